@@ -1,0 +1,124 @@
+//! Sessions and live grants held in memory so that `/auth` never touches the disk on a hit.
+//! The database stays the source of truth: every write path updates this cache, and
+//! `refresh_from_audit` picks up changes written by other processes (the CLI).
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::RwLock;
+
+use crate::store::{GrantRow, Store};
+
+#[derive(Clone, Debug)]
+pub struct CachedSession {
+    pub email: String,
+    pub expires_at: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CachedGrant {
+    pub id: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Default)]
+pub struct AccessCache {
+    sessions: RwLock<HashMap<Vec<u8>, CachedSession>>,
+    /// (email, application slug) → the live grant.
+    grants: RwLock<HashMap<(String, String), CachedGrant>>,
+    last_audit_id: AtomicI64,
+}
+
+impl AccessCache {
+    pub async fn load(store: &Store, now: i64) -> sqlx::Result<Self> {
+        let cache = Self::default();
+        // Read the audit position first, so nothing written during the load is missed.
+        cache
+            .last_audit_id
+            .store(store.last_audit_id().await?, Ordering::SeqCst);
+        for s in store.live_sessions(now).await? {
+            cache.put_session(s.id_hash, s.email, s.expires_at);
+        }
+        for g in store.live_grants(now).await? {
+            cache.put_grant(&g);
+        }
+        Ok(cache)
+    }
+
+    pub fn session(&self, id_hash: &[u8], now: i64) -> Option<String> {
+        let sessions = self.sessions.read().unwrap_or_else(|e| e.into_inner());
+        sessions
+            .get(id_hash)
+            .filter(|s| s.expires_at > now)
+            .map(|s| s.email.clone())
+    }
+
+    pub fn put_session(&self, id_hash: Vec<u8>, email: String, expires_at: i64) {
+        let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
+        sessions.insert(id_hash, CachedSession { email, expires_at });
+    }
+
+    pub fn remove_session(&self, id_hash: &[u8]) {
+        let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
+        sessions.remove(id_hash);
+    }
+
+    /// The live grant of `email` at `slug`, checked against `now` on every call.
+    pub fn grant(&self, email: &str, slug: &str, now: i64) -> Option<CachedGrant> {
+        let grants = self.grants.read().unwrap_or_else(|e| e.into_inner());
+        grants
+            .get(&(email.to_string(), slug.to_string()))
+            .copied()
+            .filter(|g| g.expires_at > now)
+    }
+
+    pub fn put_grant(&self, g: &GrantRow) {
+        let mut grants = self.grants.write().unwrap_or_else(|e| e.into_inner());
+        let key = (g.email.clone(), g.app_slug.clone());
+        if g.state == "active" {
+            grants.insert(
+                key,
+                CachedGrant {
+                    id: g.id,
+                    expires_at: g.expires_at,
+                },
+            );
+        } else if grants.get(&key).is_some_and(|c| c.id == g.id) {
+            grants.remove(&key);
+        }
+    }
+
+    /// Drops grants and sessions whose time has passed (they are already refused; this frees memory).
+    pub fn prune(&self, now: i64) {
+        self.grants
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, g| g.expires_at > now);
+        self.sessions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, s| s.expires_at > now);
+    }
+
+    pub fn live_grant_count(&self, now: i64) -> usize {
+        let grants = self.grants.read().unwrap_or_else(|e| e.into_inner());
+        grants.values().filter(|g| g.expires_at > now).count()
+    }
+
+    /// Applies grant changes recorded in the audit log since the last call, whoever wrote them.
+    pub async fn refresh_from_audit(&self, store: &Store) -> sqlx::Result<usize> {
+        let mut applied = 0;
+        loop {
+            let after = self.last_audit_id.load(Ordering::SeqCst);
+            let events = store.audit_events(after, 0, 500).await?;
+            let Some(last) = events.last().map(|e| e.id) else {
+                return Ok(applied);
+            };
+            for grant_id in events.iter().filter_map(|e| e.grant_id) {
+                if let Some(g) = Store::grant(store.reader(), grant_id).await? {
+                    self.put_grant(&g);
+                    applied += 1;
+                }
+            }
+            self.last_audit_id.store(last, Ordering::SeqCst);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The server: build it from a config, then run it until told to stop.
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::access_cache::AccessCache;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::context::Context;
+use crate::notify::email::Mailer;
+use crate::store::Store;
+use crate::{notify, scheduler, secret, web};
+
+pub struct App {
+    listener: TcpListener,
+    ctx: Arc<Context>,
+}
+
+impl App {
+    /// Opens and migrates the database, catches up on everything that expired while daypass
+    /// was down, loads the access cache and binds the listener (port 0 picks a free port).
+    pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        let store = Store::open(&config.database.url)
+            .await
+            .with_context(|| format!("database.url: cannot open {}", config.database.url))?;
+        store
+            .migrate()
+            .await
+            .context("cannot apply database migrations")?;
+        let secret = secret::load_or_create(&config)?;
+        let mailer =
+            Mailer::new(&config.email).context("email: cannot set up the mail transport")?;
+        let now = clock.now_ms();
+        let report = scheduler::sweep(&store, &config, now)
+            .await
+            .context("catching up on expired grants")?;
+        if !report.grants_expired.is_empty() || !report.requests_expired.is_empty() {
+            tracing::info!(
+                grants = report.grants_expired.len(),
+                requests = report.requests_expired.len(),
+                "caught up on what expired while daypass was down"
+            );
+        }
+        let cache = AccessCache::load(&store, now).await?;
+        let listener = TcpListener::bind(config.server.listen)
+            .await
+            .with_context(|| format!("server.listen: cannot listen on {}", config.server.listen))?;
+        let ctx = Arc::new(Context {
+            config,
+            store,
+            cache,
+            clock,
+            secret,
+            mailer,
+            outbox_wakeup: Notify::new(),
+        });
+        Ok(Self { listener, ctx })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn context(&self) -> Arc<Context> {
+        self.ctx.clone()
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests and stops the workers.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let ctx = self.ctx.clone();
+        let worker = tokio::spawn(notify::outbox::run_worker(ctx.clone(), stop_rx.clone()));
+        let follower = tokio::spawn(scheduler::follow_audit_log(ctx.clone(), stop_rx));
+        let mut sched = scheduler::start(ctx.clone()).await?;
+        tracing::info!(addr = %self.local_addr(), public_url = %ctx.config.server.public_url, "daypass is serving");
+        let app = web::router(ctx).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        let _ = stop_tx.send(true);
+        let _ = sched.shutdown().await;
+        let _ = worker.await;
+        let _ = follower.await;
+        served.context("the HTTP server failed")
+    }
+}

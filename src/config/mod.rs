@@ -1,0 +1,254 @@
+//! Typed, validated configuration: defaults, then the TOML file, then `DAYPASS__SECTION__KEY`.
+mod env;
+mod raw;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use crate::domain::{Email, GrantDuration};
+pub use raw::{Decision, DiscordMode, IdentityMode, SmtpTls, TransportKind};
+
+/// A config problem, naming the key that is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub identity: IdentityConfig,
+    pub email: EmailConfig,
+    pub discord: DiscordConfig,
+    pub sweep_every: Duration,
+    pub approvers: Vec<Approver>,
+    pub applications: Vec<Application>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub public_url: url::Url,
+    pub secret: SecretSource,
+    pub request_ttl: Duration,
+    pub session_ttl: Duration,
+    pub cookie_domain: Option<String>,
+}
+
+impl ServerConfig {
+    /// `public_url` without a trailing slash, ready to have a path appended.
+    pub fn origin(&self) -> String {
+        self.public_url.as_str().trim_end_matches('/').to_string()
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}
+
+/// Where a secret comes from: an environment variable, or a file. Never the config itself.
+#[derive(Clone, Debug)]
+pub struct SecretSource {
+    pub env: String,
+    pub file: Option<PathBuf>,
+}
+
+impl SecretSource {
+    pub fn read(&self) -> std::io::Result<Option<String>> {
+        if let Ok(v) = std::env::var(&self.env) {
+            if !v.is_empty() {
+                return Ok(Some(v));
+            }
+        }
+        match &self.file {
+            Some(path) => Ok(Some(std::fs::read_to_string(path)?.trim().to_string())),
+            None => Ok(None),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct DatabaseConfig {
+    pub url: String,
+}
+
+impl DatabaseConfig {
+    /// The SQLite file's path, for `sqlite://path` URLs.
+    pub fn path(&self) -> Option<PathBuf> {
+        let rest = self
+            .url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.url.strip_prefix("sqlite:"))?;
+        let rest = rest.split('?').next().unwrap_or(rest);
+        (!rest.is_empty() && rest != ":memory:").then(|| PathBuf::from(rest))
+    }
+
+    /// The folder daypass keeps its generated files in (beside the database).
+    pub fn data_dir(&self) -> PathBuf {
+        self.path()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("data"))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum IdentityConfig {
+    EmailCode,
+    Header {
+        header: String,
+        trusted_proxies: Vec<IpNet>,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct EmailConfig {
+    pub from: lettre::message::Mailbox,
+    pub transport: EmailTransport,
+}
+
+#[derive(Clone, Debug)]
+pub enum EmailTransport {
+    Smtp {
+        host: String,
+        port: u16,
+        tls: SmtpTls,
+        username: SecretSource,
+        password: SecretSource,
+    },
+    File {
+        dir: PathBuf,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct DiscordConfig {
+    pub enabled: bool,
+    pub token: SecretSource,
+    pub public_key: String,
+    pub channel_id: String,
+    pub mode: DiscordMode,
+    pub api_base: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Approver {
+    pub email: Email,
+    pub discord_id: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Application {
+    pub slug: String,
+    pub name: String,
+    /// Lower-cased `host` or `host:port`.
+    pub host: String,
+    pub policies: Vec<Policy>,
+}
+
+impl Application {
+    /// Does `authority` (from `X-Forwarded-Host` or a URL) name this application?
+    pub fn matches_host(&self, authority: &str) -> bool {
+        host_matches(&self.host, authority)
+    }
+}
+
+/// `grafana.example.com` matches `grafana.example.com` and `grafana.example.com:443`
+/// style authorities only when the configured host names no port; a configured port must match.
+pub fn host_matches(configured: &str, authority: &str) -> bool {
+    let authority = authority.trim().to_ascii_lowercase();
+    if configured.contains(':') {
+        return authority == configured;
+    }
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h.to_string(),
+        _ => authority,
+    };
+    host == configured
+}
+
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub name: String,
+    pub decision: Decision,
+    pub include: Include,
+    pub temporary: Option<Temporary>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Include {
+    pub emails: Vec<Email>,
+    pub email_domains: Vec<String>,
+    pub everyone: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Temporary {
+    pub approvers: Vec<Email>,
+    pub max_duration: GrantDuration,
+    pub purpose_justification: bool,
+    pub prompt: Option<String>,
+    pub approvals_needed: u32,
+    pub remind_after: Option<Duration>,
+    pub escalate_after: Option<Duration>,
+    pub escalate_to: Vec<Email>,
+}
+
+impl Config {
+    /// Reads the file at `path` and applies `DAYPASS__…` overrides from the process environment.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::new(
+                path.display().to_string(),
+                format!("cannot read the config file: {e}"),
+            )
+        })?;
+        Self::from_toml(&text, std::env::vars())
+    }
+
+    /// Parses TOML text, applies overrides from `env`, and validates everything.
+    pub fn from_toml(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut value: toml::Value = toml::from_str(text)
+            .map_err(|e| ConfigError::new("config", format!("not valid TOML: {}", e.message())))?;
+        env::apply_overrides(&mut value, env)?;
+        let raw: raw::RawConfig = serde_path_to_error::deserialize(value).map_err(|e| {
+            let key = e.path().to_string();
+            ConfigError::new(
+                if key == "." { "config".into() } else { key },
+                e.into_inner().to_string(),
+            )
+        })?;
+        validate::validate(raw)
+    }
+
+    pub fn application(&self, slug: &str) -> Option<&Application> {
+        self.applications.iter().find(|a| a.slug == slug)
+    }
+
+    pub fn application_for_host(&self, authority: &str) -> Option<&Application> {
+        self.applications.iter().find(|a| a.matches_host(authority))
+    }
+
+    pub fn approver(&self, email: &Email) -> Option<&Approver> {
+        self.approvers.iter().find(|a| &a.email == email)
+    }
+}

@@ -1,0 +1,255 @@
+//! The config file as written: strings and tables, checked into `Config` by `validate`.
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub database: RawDatabase,
+    #[serde(default)]
+    pub identity: RawIdentity,
+    #[serde(default)]
+    pub email: RawEmail,
+    #[serde(default)]
+    pub discord: RawDiscord,
+    #[serde(default)]
+    pub scheduler: RawScheduler,
+    #[serde(default)]
+    pub approvers: Vec<RawApprover>,
+    #[serde(default)]
+    pub applications: Vec<RawApplication>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawServer {
+    pub listen: String,
+    pub public_url: String,
+    pub secret_env: String,
+    pub secret_file: Option<String>,
+    pub request_ttl: String,
+    pub session_ttl: String,
+    pub cookie_domain: Option<String>,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: "http://localhost:8080".into(),
+            secret_env: "DAYPASS_SECRET".into(),
+            secret_file: None,
+            request_ttl: "1h".into(),
+            session_ttl: "12h".into(),
+            cookie_domain: None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDatabase {
+    pub url: String,
+}
+
+impl Default for RawDatabase {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://data/daypass.db".into(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityMode {
+    #[default]
+    EmailCode,
+    Header,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawIdentity {
+    pub mode: IdentityMode,
+    pub header: String,
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for RawIdentity {
+    fn default() -> Self {
+        Self {
+            mode: IdentityMode::EmailCode,
+            header: "X-Forwarded-Email".into(),
+            trusted_proxies: vec![],
+        }
+    }
+}
+
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum TransportKind {
+    #[default]
+    Smtp,
+    File,
+}
+
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    #[default]
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawEmail {
+    pub transport: TransportKind,
+    pub from: String,
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username_env: String,
+    pub password_env: String,
+    pub username_file: Option<String>,
+    pub password_file: Option<String>,
+    pub dir: String,
+}
+
+impl Default for RawEmail {
+    fn default() -> Self {
+        Self {
+            transport: TransportKind::Smtp,
+            from: "daypass <daypass@localhost>".into(),
+            host: "127.0.0.1".into(),
+            port: 1025,
+            tls: SmtpTls::None,
+            username_env: "DAYPASS_SMTP_USERNAME".into(),
+            password_env: "DAYPASS_SMTP_PASSWORD".into(),
+            username_file: None,
+            password_file: None,
+            dir: "data/mail".into(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscordMode {
+    #[default]
+    Http,
+    Gateway,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDiscord {
+    pub enabled: bool,
+    pub token_env: String,
+    pub token_file: Option<String>,
+    pub public_key: String,
+    pub channel_id: String,
+    pub mode: DiscordMode,
+    pub api_base: String,
+}
+
+impl Default for RawDiscord {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            token_env: "DAYPASS_DISCORD_TOKEN".into(),
+            token_file: None,
+            public_key: String::new(),
+            channel_id: String::new(),
+            mode: DiscordMode::Http,
+            api_base: "https://discord.com".into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawScheduler {
+    pub sweep_every: String,
+}
+
+impl Default for RawScheduler {
+    fn default() -> Self {
+        Self {
+            sweep_every: "1s".into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApprover {
+    pub email: String,
+    pub discord_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApplication {
+    pub slug: String,
+    pub name: Option<String>,
+    pub host: String,
+    #[serde(default)]
+    pub policies: Vec<RawPolicy>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Allow,
+    Deny,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    pub name: String,
+    pub decision: Decision,
+    #[serde(default)]
+    pub include: RawInclude,
+    pub temporary: Option<RawTemporary>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawInclude {
+    #[serde(default)]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    pub email_domains: Vec<String>,
+    #[serde(default)]
+    pub everyone: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTemporary {
+    pub approvers: Vec<String>,
+    pub max_duration: String,
+    #[serde(default = "yes")]
+    pub purpose_justification: bool,
+    pub prompt: Option<String>,
+    #[serde(default = "one")]
+    pub approvals_needed: u32,
+    pub remind_after: Option<String>,
+    pub escalate_after: Option<String>,
+    #[serde(default)]
+    pub escalate_to: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn one() -> u32 {
+    1
+}

@@ -1,0 +1,393 @@
+//! Turns the raw file into a `Config`, naming the exact key of the first problem.
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::raw::*;
+use super::*;
+use crate::domain::{parse_duration, Email, GrantDuration};
+
+type Result<T> = std::result::Result<T, ConfigError>;
+
+pub fn validate(raw: RawConfig) -> Result<Config> {
+    let server = server(raw.server)?;
+    let approvers = approvers(raw.approvers)?;
+    let known: HashSet<&Email> = approvers.iter().map(|a| &a.email).collect();
+    let mut applications = Vec::new();
+    let mut slugs = HashSet::new();
+    let mut hosts = HashSet::new();
+    for (i, app) in raw.applications.into_iter().enumerate() {
+        let key = format!("applications[{i}]");
+        let app = application(&key, app, &known)?;
+        if !slugs.insert(app.slug.clone()) {
+            return Err(ConfigError::new(
+                format!("{key}.slug"),
+                format!("`{}` is used by another application", app.slug),
+            ));
+        }
+        if !hosts.insert(app.host.clone()) {
+            return Err(ConfigError::new(
+                format!("{key}.host"),
+                format!("`{}` is already the host of another application", app.host),
+            ));
+        }
+        applications.push(app);
+    }
+    Ok(Config {
+        server,
+        database: database(raw.database)?,
+        identity: identity(raw.identity)?,
+        email: email(raw.email)?,
+        discord: discord(raw.discord, &approvers)?,
+        sweep_every: positive("scheduler.sweep_every", &raw.scheduler.sweep_every)?,
+        approvers,
+        applications,
+    })
+}
+
+fn positive(key: &str, value: &str) -> Result<Duration> {
+    let d = parse_duration(value).map_err(|m| ConfigError::new(key, m))?;
+    if d.is_zero() {
+        return Err(ConfigError::new(key, "must be longer than zero"));
+    }
+    Ok(d)
+}
+
+fn secret(env: String, file: Option<String>) -> SecretSource {
+    SecretSource {
+        env,
+        file: file.map(PathBuf::from),
+    }
+}
+
+fn server(raw: RawServer) -> Result<ServerConfig> {
+    let listen = raw.listen.parse().map_err(|_| {
+        ConfigError::new(
+            "server.listen",
+            format!("`{}` is not an address like 127.0.0.1:8080", raw.listen),
+        )
+    })?;
+    let public_url = url::Url::parse(&raw.public_url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .ok_or_else(|| {
+            ConfigError::new(
+                "server.public_url",
+                format!("`{}` is not an http(s) URL", raw.public_url),
+            )
+        })?;
+    if raw.secret_env.trim().is_empty() {
+        return Err(ConfigError::new(
+            "server.secret_env",
+            "name an environment variable",
+        ));
+    }
+    Ok(ServerConfig {
+        listen,
+        public_url,
+        secret: secret(raw.secret_env, raw.secret_file),
+        request_ttl: positive("server.request_ttl", &raw.request_ttl)?,
+        session_ttl: positive("server.session_ttl", &raw.session_ttl)?,
+        cookie_domain: raw.cookie_domain.filter(|d| !d.is_empty()),
+    })
+}
+
+fn database(raw: RawDatabase) -> Result<DatabaseConfig> {
+    if !raw.url.starts_with("sqlite:") {
+        return Err(ConfigError::new(
+            "database.url",
+            "only sqlite:// URLs are supported",
+        ));
+    }
+    Ok(DatabaseConfig { url: raw.url })
+}
+
+fn identity(raw: RawIdentity) -> Result<IdentityConfig> {
+    match raw.mode {
+        IdentityMode::EmailCode => Ok(IdentityConfig::EmailCode),
+        IdentityMode::Header => {
+            if axum::http::HeaderName::from_bytes(raw.header.as_bytes()).is_err() {
+                return Err(ConfigError::new(
+                    "identity.header",
+                    "not a valid header name",
+                ));
+            }
+            if raw.trusted_proxies.is_empty() {
+                return Err(ConfigError::new(
+                    "identity.trusted_proxies",
+                    "header mode needs at least one trusted proxy address",
+                ));
+            }
+            let trusted_proxies = raw
+                .trusted_proxies
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    p.parse::<IpNet>()
+                        .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
+                        .map_err(|_| {
+                            ConfigError::new(
+                                format!("identity.trusted_proxies[{i}]"),
+                                format!("`{p}` is not an address or CIDR range"),
+                            )
+                        })
+                })
+                .collect::<Result<_>>()?;
+            Ok(IdentityConfig::Header {
+                header: raw.header,
+                trusted_proxies,
+            })
+        }
+    }
+}
+
+fn email(raw: RawEmail) -> Result<EmailConfig> {
+    let from = raw.from.parse().map_err(|e| {
+        ConfigError::new(
+            "email.from",
+            format!("`{}` is not a mailbox: {e}", raw.from),
+        )
+    })?;
+    let transport = match raw.transport {
+        TransportKind::Smtp => {
+            if raw.host.trim().is_empty() {
+                return Err(ConfigError::new("email.host", "name the SMTP server"));
+            }
+            if raw.port == 0 {
+                return Err(ConfigError::new("email.port", "0 is not a port"));
+            }
+            EmailTransport::Smtp {
+                host: raw.host,
+                port: raw.port,
+                tls: raw.tls,
+                username: secret(raw.username_env, raw.username_file),
+                password: secret(raw.password_env, raw.password_file),
+            }
+        }
+        TransportKind::File => {
+            if raw.dir.trim().is_empty() {
+                return Err(ConfigError::new(
+                    "email.dir",
+                    "name a folder for the .eml files",
+                ));
+            }
+            EmailTransport::File {
+                dir: PathBuf::from(raw.dir),
+            }
+        }
+    };
+    Ok(EmailConfig { from, transport })
+}
+
+fn discord(raw: RawDiscord, approvers: &[Approver]) -> Result<DiscordConfig> {
+    if raw.enabled {
+        if hex::decode(&raw.public_key).map(|k| k.len()) != Ok(32) {
+            return Err(ConfigError::new(
+                "discord.public_key",
+                "must be the application's public key: 64 hex characters",
+            ));
+        }
+        if !is_snowflake(&raw.channel_id) {
+            return Err(ConfigError::new(
+                "discord.channel_id",
+                "must be a channel id (digits)",
+            ));
+        }
+        if url::Url::parse(&raw.api_base).is_err() {
+            return Err(ConfigError::new("discord.api_base", "not a URL"));
+        }
+        if !approvers.iter().any(|a| a.discord_id.is_some()) {
+            return Err(ConfigError::new(
+                "approvers",
+                "Discord is enabled but no approver has a discord_id",
+            ));
+        }
+    }
+    Ok(DiscordConfig {
+        enabled: raw.enabled,
+        token: secret(raw.token_env, raw.token_file),
+        public_key: raw.public_key,
+        channel_id: raw.channel_id,
+        mode: raw.mode,
+        api_base: raw.api_base.trim_end_matches('/').to_string(),
+    })
+}
+
+fn is_snowflake(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 20 && s.chars().all(|c| c.is_ascii_digit())
+}
+
+fn approvers(raw: Vec<RawApprover>) -> Result<Vec<Approver>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (i, a) in raw.into_iter().enumerate() {
+        let email = Email::parse(&a.email)
+            .map_err(|m| ConfigError::new(format!("approvers[{i}].email"), m))?;
+        if !seen.insert(email.clone()) {
+            return Err(ConfigError::new(
+                format!("approvers[{i}].email"),
+                format!("`{email}` is listed twice"),
+            ));
+        }
+        if let Some(id) = &a.discord_id {
+            if !is_snowflake(id) {
+                return Err(ConfigError::new(
+                    format!("approvers[{i}].discord_id"),
+                    format!("`{id}` is not a Discord user id (digits)"),
+                ));
+            }
+        }
+        out.push(Approver {
+            email,
+            discord_id: a.discord_id,
+        });
+    }
+    Ok(out)
+}
+
+fn application(key: &str, raw: RawApplication, known: &HashSet<&Email>) -> Result<Application> {
+    let slug_ok = !raw.slug.is_empty()
+        && raw.slug.len() <= 64
+        && raw
+            .slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !slug_ok {
+        return Err(ConfigError::new(
+            format!("{key}.slug"),
+            format!(
+                "`{}` must be lower-case letters, digits and dashes",
+                raw.slug
+            ),
+        ));
+    }
+    let host = raw.host.trim().to_ascii_lowercase();
+    let host_ok = !host.is_empty()
+        && !host.contains('/')
+        && url::Url::parse(&format!("http://{host}/")).is_ok_and(|u| u.host_str().is_some());
+    if !host_ok {
+        return Err(ConfigError::new(
+            format!("{key}.host"),
+            format!(
+                "`{}` is not a host name (like grafana.example.com)",
+                raw.host
+            ),
+        ));
+    }
+    let policies = raw
+        .policies
+        .into_iter()
+        .enumerate()
+        .map(|(j, p)| policy(&format!("{key}.policies[{j}]"), p, known))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Application {
+        name: raw
+            .name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| raw.slug.clone()),
+        slug: raw.slug,
+        host,
+        policies,
+    })
+}
+
+fn emails(key: &str, list: &[String]) -> Result<Vec<Email>> {
+    list.iter()
+        .enumerate()
+        .map(|(i, e)| Email::parse(e).map_err(|m| ConfigError::new(format!("{key}[{i}]"), m)))
+        .collect()
+}
+
+fn policy(key: &str, raw: RawPolicy, known: &HashSet<&Email>) -> Result<Policy> {
+    let include = Include {
+        emails: emails(&format!("{key}.include.emails"), &raw.include.emails)?,
+        email_domains: raw
+            .include
+            .email_domains
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let d = d.trim().trim_start_matches('@').to_ascii_lowercase();
+                Email::parse(&format!("x@{d}")).map(|_| d).map_err(|_| {
+                    ConfigError::new(
+                        format!("{key}.include.email_domains[{i}]"),
+                        "not a domain name",
+                    )
+                })
+            })
+            .collect::<Result<_>>()?,
+        everyone: raw.include.everyone,
+    };
+    if include.emails.is_empty() && include.email_domains.is_empty() && !include.everyone {
+        return Err(ConfigError::new(
+            format!("{key}.include"),
+            "a policy needs at least one of emails, email_domains or everyone = true",
+        ));
+    }
+    let temporary = match raw.temporary {
+        None => None,
+        Some(_) if raw.decision == Decision::Deny => {
+            return Err(ConfigError::new(
+                format!("{key}.temporary"),
+                "a deny policy cannot have a temporary block",
+            ))
+        }
+        Some(t) => Some(temporary(&format!("{key}.temporary"), t, known)?),
+    };
+    Ok(Policy {
+        name: raw.name,
+        decision: raw.decision,
+        include,
+        temporary,
+    })
+}
+
+fn temporary(key: &str, raw: RawTemporary, known: &HashSet<&Email>) -> Result<Temporary> {
+    let approvers = emails(&format!("{key}.approvers"), &raw.approvers)?;
+    if approvers.is_empty() {
+        return Err(ConfigError::new(
+            format!("{key}.approvers"),
+            "name at least one approver",
+        ));
+    }
+    let unknown = |list: &[Email], field: &str| -> Result<()> {
+        for (i, a) in list.iter().enumerate() {
+            if !known.contains(a) {
+                return Err(ConfigError::new(
+                    format!("{key}.{field}[{i}]"),
+                    format!("`{a}` is not an approver: add it to [[approvers]]"),
+                ));
+            }
+        }
+        Ok(())
+    };
+    unknown(&approvers, "approvers")?;
+    let max_key = format!("{key}.max_duration");
+    let max = parse_duration(&raw.max_duration).map_err(|m| ConfigError::new(&max_key, m))?;
+    let max_duration = GrantDuration::new(max).map_err(|m| ConfigError::new(&max_key, m))?;
+    if raw.approvals_needed == 0 || raw.approvals_needed as usize > approvers.len() {
+        return Err(ConfigError::new(
+            format!("{key}.approvals_needed"),
+            format!(
+                "must be between 1 and the number of approvers ({})",
+                approvers.len()
+            ),
+        ));
+    }
+    let escalate_to = emails(&format!("{key}.escalate_to"), &raw.escalate_to)?;
+    unknown(&escalate_to, "escalate_to")?;
+    let optional = |field: &str, v: Option<String>| -> Result<Option<Duration>> {
+        v.map(|s| positive(&format!("{key}.{field}"), &s))
+            .transpose()
+    };
+    Ok(Temporary {
+        approvers,
+        max_duration,
+        purpose_justification: raw.purpose_justification,
+        prompt: raw.prompt.filter(|p| !p.trim().is_empty()),
+        approvals_needed: raw.approvals_needed,
+        remind_after: optional("remind_after", raw.remind_after)?,
+        escalate_after: optional("escalate_after", raw.escalate_after)?,
+        escalate_to,
+    })
+}

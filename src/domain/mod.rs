@@ -1,0 +1,8 @@
+//! Types parsed at the edge: once a value is one of these, it is valid.
+mod duration;
+mod email;
+mod text;
+
+pub use duration::{duration_text, parse_duration, GrantDuration, MAX_GRANT};
+pub use email::Email;
+pub use text::{Justification, Reason};

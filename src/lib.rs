@@ -1,0 +1,22 @@
+//! daypass: temporary, approved access to internal web applications.
+#![forbid(unsafe_code)]
+
+pub mod access_cache;
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod context;
+pub mod decisions;
+pub mod domain;
+pub mod grants;
+pub mod login;
+pub mod notify;
+pub mod policy;
+pub mod requests;
+pub mod scheduler;
+pub mod secret;
+pub mod store;
+pub mod telemetry;
+pub mod tokens;
+pub mod web;

@@ -1,0 +1,86 @@
+use serde::Serialize;
+use sqlx::SqliteConnection;
+
+use super::Store;
+
+/// One line of the append-only audit log.
+#[derive(Debug, Clone, Default)]
+pub struct NewAudit<'a> {
+    pub at: i64,
+    pub action: &'a str,
+    pub actor: &'a str,
+    pub channel: &'a str,
+    pub request_id: Option<i64>,
+    pub grant_id: Option<i64>,
+    pub app_slug: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub justification: Option<&'a str>,
+    pub duration_ms: Option<i64>,
+    pub reason: Option<&'a str>,
+    pub client_ip: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub at: i64,
+    pub action: String,
+    pub actor: String,
+    pub channel: String,
+    pub request_id: Option<i64>,
+    pub grant_id: Option<i64>,
+    pub app_slug: Option<String>,
+    pub subject: Option<String>,
+    pub justification: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub reason: Option<String>,
+    pub client_ip: Option<String>,
+}
+
+impl Store {
+    pub async fn append_audit(conn: &mut SqliteConnection, e: &NewAudit<'_>) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (at, action, actor, channel, request_id, grant_id, app_slug, subject, \
+             justification, duration_ms, reason, client_ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.at)
+        .bind(e.action)
+        .bind(e.actor)
+        .bind(e.channel)
+        .bind(e.request_id)
+        .bind(e.grant_id)
+        .bind(e.app_slug)
+        .bind(e.subject)
+        .bind(e.justification)
+        .bind(e.duration_ms)
+        .bind(e.reason)
+        .bind(e.client_ip)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    }
+
+    /// Events after `after_id` (and at or after `since`), oldest first.
+    pub async fn audit_events(
+        &self,
+        after_id: i64,
+        since: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<AuditEvent>> {
+        sqlx::query_as(
+            "SELECT id, at, action, actor, channel, request_id, grant_id, app_slug, subject, justification, \
+             duration_ms, reason, client_ip FROM audit_events WHERE id > ? AND at >= ? ORDER BY id LIMIT ?",
+        )
+        .bind(after_id)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await
+    }
+
+    pub async fn last_audit_id(&self) -> sqlx::Result<i64> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM audit_events")
+            .fetch_one(&self.read)
+            .await
+    }
+}

@@ -1,0 +1,130 @@
+use sqlx::{SqliteConnection, SqliteExecutor};
+
+use super::Store;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GrantRow {
+    pub id: i64,
+    pub request_id: i64,
+    pub app_slug: String,
+    pub email: String,
+    pub approved_by: String,
+    pub approved_at: i64,
+    pub expires_at: i64,
+    pub state: String,
+    pub ended_at: Option<i64>,
+    pub ended_by: Option<String>,
+    pub end_reason: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, request_id, app_slug, email, approved_by, approved_at, expires_at, state, ended_at, ended_by, end_reason";
+
+impl Store {
+    pub async fn insert_grant(
+        conn: &mut SqliteConnection,
+        request_id: i64,
+        app_slug: &str,
+        email: &str,
+        approved_by: &str,
+        approved_at: i64,
+        expires_at: i64,
+        max_ms: i64,
+    ) -> sqlx::Result<GrantRow> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO grants (request_id, app_slug, email, approved_by, approved_at, expires_at, max_ms) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+        )))
+        .bind(request_id)
+        .bind(app_slug)
+        .bind(email)
+        .bind(approved_by)
+        .bind(approved_at)
+        .bind(expires_at)
+        .bind(max_ms)
+        .fetch_one(conn)
+        .await
+    }
+
+    pub async fn grant<'e>(
+        exec: impl SqliteExecutor<'e>,
+        id: i64,
+    ) -> sqlx::Result<Option<GrantRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM grants WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(exec)
+        .await
+    }
+
+    pub async fn grant_for_request(&self, request_id: i64) -> sqlx::Result<Option<GrantRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM grants WHERE request_id = ?"
+        )))
+        .bind(request_id)
+        .fetch_optional(&self.read)
+        .await
+    }
+
+    /// Grants that are active and unexpired at `now`: what the access cache starts from.
+    pub async fn live_grants(&self, now: i64) -> sqlx::Result<Vec<GrantRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM grants WHERE state = 'active' AND expires_at > ?"
+        )))
+        .bind(now)
+        .fetch_all(&self.read)
+        .await
+    }
+
+    pub async fn list_grants(
+        &self,
+        active_only: bool,
+        now: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<GrantRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM grants WHERE (?1 = 0 OR (state = 'active' AND expires_at > ?2)) \
+             ORDER BY id DESC LIMIT ?3"
+        )))
+        .bind(active_only)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await
+    }
+
+    /// Ends an active grant early. `None` when it had already ended.
+    pub async fn revoke_grant(
+        conn: &mut SqliteConnection,
+        id: i64,
+        by: &str,
+        reason: Option<&str>,
+        now: i64,
+    ) -> sqlx::Result<Option<GrantRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE grants SET state = 'revoked', ended_at = ?, ended_by = ?, end_reason = ? \
+             WHERE id = ? AND state = 'active' RETURNING {COLUMNS}"
+        )))
+        .bind(now)
+        .bind(by)
+        .bind(reason)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+    }
+
+    /// Marks every active grant whose time is up as expired.
+    pub async fn expire_due_grants(
+        conn: &mut SqliteConnection,
+        now: i64,
+    ) -> sqlx::Result<Vec<GrantRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE grants SET state = 'expired', ended_at = expires_at, ended_by = 'daypass' \
+             WHERE state = 'active' AND expires_at <= ? RETURNING {COLUMNS}"
+        )))
+        .bind(now)
+        .fetch_all(conn)
+        .await
+    }
+}

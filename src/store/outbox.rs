@@ -1,0 +1,93 @@
+use sqlx::SqliteConnection;
+
+use super::Store;
+
+/// A notification to deliver, written in the same transaction as the change it tells of.
+pub struct NewMessage<'a> {
+    pub channel: &'a str,
+    pub kind: &'a str,
+    pub recipient: &'a str,
+    pub payload: String,
+    pub request_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub channel: String,
+    pub kind: String,
+    pub recipient: String,
+    pub payload: String,
+    pub request_id: Option<i64>,
+    pub attempts: i64,
+}
+
+impl Store {
+    pub async fn enqueue(
+        conn: &mut SqliteConnection,
+        m: &NewMessage<'_>,
+        now: i64,
+    ) -> sqlx::Result<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO outbox (channel, kind, recipient, payload, request_id, created_at, next_attempt_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(m.channel)
+        .bind(m.kind)
+        .bind(m.recipient)
+        .bind(&m.payload)
+        .bind(m.request_id)
+        .bind(now)
+        .bind(now)
+        .fetch_one(conn)
+        .await
+    }
+
+    pub async fn due_messages(&self, now: i64, limit: i64) -> sqlx::Result<Vec<OutboxRow>> {
+        sqlx::query_as(
+            "SELECT id, channel, kind, recipient, payload, request_id, attempts FROM outbox \
+             WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await
+    }
+
+    pub async fn mark_sent(&self, id: i64, now: i64) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.write)
+        .await
+        .map(|_| ())
+    }
+
+    /// Records a failed attempt: try again at `retry_at`, or give up when it is `None`.
+    pub async fn mark_failed_attempt(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?1, \
+             state = CASE WHEN ?2 IS NULL THEN 'failed' ELSE 'pending' END, \
+             next_attempt_at = COALESCE(?2, next_attempt_at) WHERE id = ?3",
+        )
+        .bind(error)
+        .bind(retry_at)
+        .bind(id)
+        .execute(&self.write)
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn outbox_backlog(&self) -> sqlx::Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
+            .fetch_one(&self.read)
+            .await
+    }
+}

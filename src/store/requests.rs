@@ -1,0 +1,166 @@
+use sqlx::{SqliteConnection, SqliteExecutor};
+
+use super::Store;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RequestRow {
+    pub id: i64,
+    pub app_slug: String,
+    pub policy_name: String,
+    pub requester: String,
+    pub justification: String,
+    pub wished_ms: Option<i64>,
+    pub max_ms: i64,
+    pub redirect_to: Option<String>,
+    pub state: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<String>,
+    pub decided_via: Option<String>,
+    pub reason: Option<String>,
+}
+
+pub struct NewRequest<'a> {
+    pub app_slug: &'a str,
+    pub policy_name: &'a str,
+    pub requester: &'a str,
+    pub justification: &'a str,
+    pub wished_ms: Option<i64>,
+    pub max_ms: i64,
+    pub redirect_to: Option<&'a str>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub client_ip: Option<&'a str>,
+}
+
+const COLUMNS: &str = "id, app_slug, policy_name, requester, justification, wished_ms, max_ms, \
+     redirect_to, state, created_at, expires_at, decided_at, decided_by, decided_via, reason";
+
+impl Store {
+    pub async fn insert_request(
+        conn: &mut SqliteConnection,
+        r: &NewRequest<'_>,
+    ) -> sqlx::Result<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO access_requests (app_slug, policy_name, requester, justification, wished_ms, \
+             max_ms, redirect_to, created_at, expires_at, client_ip) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(r.app_slug)
+        .bind(r.policy_name)
+        .bind(r.requester)
+        .bind(r.justification)
+        .bind(r.wished_ms)
+        .bind(r.max_ms)
+        .bind(r.redirect_to)
+        .bind(r.created_at)
+        .bind(r.expires_at)
+        .bind(r.client_ip)
+        .fetch_one(conn)
+        .await
+    }
+
+    pub async fn request<'e>(
+        exec: impl SqliteExecutor<'e>,
+        id: i64,
+    ) -> sqlx::Result<Option<RequestRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM access_requests WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(exec)
+        .await
+    }
+
+    /// The requester's pending request for an application, if one is still waiting.
+    pub async fn pending_request_of(
+        &self,
+        requester: &str,
+        slug: &str,
+        now: i64,
+    ) -> sqlx::Result<Option<RequestRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM access_requests \
+             WHERE requester = ? AND app_slug = ? AND state = 'pending' AND expires_at > ? \
+             ORDER BY id DESC LIMIT 1"
+        )))
+        .bind(requester)
+        .bind(slug)
+        .bind(now)
+        .fetch_optional(&self.read)
+        .await
+    }
+
+    pub async fn pending_request_id(
+        conn: &mut SqliteConnection,
+        requester: &str,
+        slug: &str,
+        now: i64,
+    ) -> sqlx::Result<Option<i64>> {
+        sqlx::query_scalar(
+            "SELECT id FROM access_requests \
+             WHERE requester = ? AND app_slug = ? AND state = 'pending' AND expires_at > ? LIMIT 1",
+        )
+        .bind(requester)
+        .bind(slug)
+        .bind(now)
+        .fetch_optional(conn)
+        .await
+    }
+
+    pub async fn list_requests(
+        &self,
+        state: Option<&str>,
+        limit: i64,
+    ) -> sqlx::Result<Vec<RequestRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM access_requests WHERE (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2"
+        )))
+        .bind(state)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await
+    }
+
+    /// Moves a pending, unexpired request to `approved` or `denied`. `None` means someone else
+    /// decided first, or it expired: the first decision wins, even across processes.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn decide_request(
+        conn: &mut SqliteConnection,
+        id: i64,
+        state: &str,
+        by: &str,
+        via: &str,
+        reason: Option<&str>,
+        now: i64,
+    ) -> sqlx::Result<Option<RequestRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE access_requests SET state = ?, decided_at = ?, decided_by = ?, decided_via = ?, reason = ? \
+             WHERE id = ? AND state = 'pending' AND expires_at > ? RETURNING {COLUMNS}"
+        )))
+        .bind(state)
+        .bind(now)
+        .bind(by)
+        .bind(via)
+        .bind(reason)
+        .bind(id)
+        .bind(now)
+        .fetch_optional(conn)
+        .await
+    }
+
+    /// Expires every pending request whose time to be answered has passed.
+    pub async fn expire_pending_requests(
+        conn: &mut SqliteConnection,
+        now: i64,
+    ) -> sqlx::Result<Vec<RequestRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE access_requests SET state = 'expired', decided_at = expires_at, decided_by = 'daypass', \
+             decided_via = 'scheduler' WHERE state = 'pending' AND expires_at <= ? RETURNING {COLUMNS}"
+        )))
+        .bind(now)
+        .fetch_all(conn)
+        .await
+    }
+}

@@ -1,0 +1,72 @@
+use sqlx::SqliteConnection;
+
+use super::Store;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id_hash: Vec<u8>,
+    pub email: String,
+    pub expires_at: i64,
+}
+
+impl Store {
+    pub async fn insert_session(
+        conn: &mut SqliteConnection,
+        id_hash: &[u8],
+        email: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, email, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(id_hash)
+        .bind(email)
+        .bind(now)
+        .bind(expires_at)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn delete_session(conn: &mut SqliteConnection, id_hash: &[u8]) -> sqlx::Result<bool> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+            .bind(id_hash)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected() > 0)
+    }
+
+    pub async fn live_sessions(&self, now: i64) -> sqlx::Result<Vec<SessionRow>> {
+        sqlx::query_as("SELECT id_hash, email, expires_at FROM sessions WHERE expires_at > ?")
+            .bind(now)
+            .fetch_all(&self.read)
+            .await
+    }
+
+    pub async fn session(&self, id_hash: &[u8], now: i64) -> sqlx::Result<Option<SessionRow>> {
+        sqlx::query_as(
+            "SELECT id_hash, email, expires_at FROM sessions WHERE id_hash = ? AND expires_at > ?",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(&self.read)
+        .await
+    }
+
+    /// Forgets sessions and login codes that can no longer be used.
+    pub async fn delete_stale_credentials(
+        conn: &mut SqliteConnection,
+        now: i64,
+    ) -> sqlx::Result<u64> {
+        let a = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        let b = sqlx::query("DELETE FROM login_codes WHERE expires_at <= ?")
+            .bind(now - 86_400_000)
+            .execute(&mut *conn)
+            .await?;
+        Ok(a.rows_affected() + b.rows_affected())
+    }
+}

@@ -1,0 +1,59 @@
+//! One error type for every page; people see a clear message, logs get the cause.
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::layout;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// 400: the input is wrong; the message says how.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 403: not yours to see or do.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: the thing changed under you (already decided, already ended).
+    #[error("{0}")]
+    Conflict(String),
+    /// 500: logged, never shown.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type WebResult<T> = Result<T, WebError>;
+
+impl From<sqlx::Error> for WebError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl WebError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match &self {
+            Self::Internal(e) => {
+                tracing::error!(error = ?e, "request failed");
+                "Something went wrong on our side. Try again in a moment.".to_string()
+            }
+            other => other.to_string(),
+        };
+        let title = status.canonical_reason().unwrap_or("Error");
+        (status, layout::error_page(title, &message)).into_response()
+    }
+}

@@ -1,0 +1,136 @@
+//! Who is asking: a session cookie, or (in header mode) a header from a trusted proxy.
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::cookies;
+use crate::config::IdentityConfig;
+use crate::context::Context;
+use crate::domain::Email;
+use crate::tokens;
+
+/// The signed-in person, if any.
+pub struct Viewer(pub Option<Email>);
+
+/// The signed-in person; anyone else is sent to the login page and brought back.
+pub struct User(pub Email);
+
+/// The client's address, for the audit log.
+pub struct ClientIp(pub Option<String>);
+
+pub fn peer(parts_ext: &axum::http::Extensions) -> Option<SocketAddr> {
+    parts_ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+}
+
+/// Resolves the person behind a request from its headers and peer address, without I/O.
+pub fn identify(ctx: &Context, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<Email> {
+    match &ctx.config.identity {
+        IdentityConfig::EmailCode => {
+            let token = cookies::get(headers, cookies::SESSION)?;
+            let email = ctx
+                .cache
+                .session(&tokens::hash(token), ctx.clock.now_ms())?;
+            Email::parse(&email).ok()
+        }
+        IdentityConfig::Header {
+            header,
+            trusted_proxies,
+        } => {
+            let ip = peer?.ip();
+            if !trusted_proxies.iter().any(|net| net.contains(&ip)) {
+                return None;
+            }
+            let value = headers.get(header.as_str())?.to_str().ok()?;
+            Email::parse(value).ok()
+        }
+    }
+}
+
+impl FromRequestParts<Arc<Context>> for Viewer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &Arc<Context>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(identify(ctx, &parts.headers, peer(&parts.extensions))))
+    }
+}
+
+impl FromRequestParts<Arc<Context>> for User {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &Arc<Context>) -> Result<Self, Response> {
+        if let Some(email) = identify(ctx, &parts.headers, peer(&parts.extensions)) {
+            return Ok(Self(email));
+        }
+        let here = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map(|u| u.0.to_string())
+            .unwrap_or_else(|| parts.uri.to_string());
+        Err(Redirect::to(&login_url(&here, None)).into_response())
+    }
+}
+
+impl FromRequestParts<Arc<Context>> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _: &Arc<Context>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(peer(&parts.extensions).map(|p| p.ip().to_string())))
+    }
+}
+
+pub fn login_url(next: &str, email: Option<&str>) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("next", next);
+    if let Some(e) = email {
+        q.append_pair("email", e);
+    }
+    format!("/login?{}", q.finish())
+}
+
+/// A `next` target that stays on daypass: a path, never another host.
+pub fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.chars().any(|c| c.is_control() || c == '\\') =>
+        {
+            n.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn next_stays_on_daypass() {
+        assert_eq!(
+            local_path(Some("/request/grafana?rd=x")),
+            "/request/grafana?rd=x"
+        );
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(local_path(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(local_path(None), "/");
+    }
+}

@@ -1,0 +1,84 @@
+//! The frame of every page: plain, readable on a phone, no external assets.
+use axum::response::Html;
+use maud::{html, Markup, DOCTYPE};
+
+const STYLE: &str = r#"
+:root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fff;--muted:#595959;--line:#d0d0d0;--accent:#0b57d0;--ok:#1e6b35;--bad:#a4161a}
+@media (prefers-color-scheme:dark){:root{--fg:#eee;--bg:#141414;--muted:#b0b0b0;--line:#444;--accent:#8ab4f8;--ok:#7fd18b;--bad:#ff8a80}}
+*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--fg);background:var(--bg)}
+header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between;padding:.75rem 1rem;border-bottom:1px solid var(--line)}
+header a.brand{font-weight:700;text-decoration:none;color:var(--fg)}main{max-width:40rem;margin:0 auto;padding:1rem}
+a{color:var(--accent)}label{display:block;font-weight:600;margin:.75rem 0 .25rem}
+input,textarea,select{width:100%;font:inherit;padding:.5rem;border:1px solid var(--muted);border-radius:4px;background:var(--bg);color:var(--fg)}
+textarea{min-height:6rem}button,.button{display:inline-block;font:inherit;font-weight:600;padding:.55rem 1.1rem;border-radius:4px;border:1px solid var(--accent);background:var(--accent);color:var(--bg);cursor:pointer;text-decoration:none;margin:.75rem .5rem 0 0}
+button.secondary{background:transparent;color:var(--accent)}button.danger{background:var(--bad);border-color:var(--bad)}
+:focus-visible{outline:3px solid var(--accent);outline-offset:2px}.hint{color:var(--muted);font-size:.92rem}
+.error{border-left:4px solid var(--bad);padding:.5rem .75rem;margin:1rem 0}.ok{border-left:4px solid var(--ok);padding:.5rem .75rem;margin:1rem 0}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}
+ul.apps{list-style:none;padding:0}ul.apps li{border:1px solid var(--line);border-radius:6px;padding:.75rem;margin:.5rem 0}
+form.inline{display:inline}fieldset{border:1px solid var(--line);border-radius:6px;margin:1rem 0}
+"#;
+
+/// Who is looking, and the CSRF token their forms carry.
+pub struct Frame<'a> {
+    pub viewer: Option<&'a str>,
+    pub csrf: &'a str,
+}
+
+pub fn page(
+    title: &str,
+    frame: &Frame<'_>,
+    extra_head: Option<Markup>,
+    body: Markup,
+) -> Html<String> {
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    meta name="referrer" content="no-referrer";
+                    title { (title) " · daypass" }
+                    style { (maud::PreEscaped(STYLE)) }
+                    @if let Some(h) = extra_head { (h) }
+                }
+                body {
+                    header {
+                        a.brand href="/" { "daypass" }
+                        @if let Some(v) = frame.viewer {
+                            span {
+                                span.hint { "Signed in as " (v) " " }
+                                form.inline method="post" action="/logout" {
+                                    input type="hidden" name="csrf" value=(frame.csrf);
+                                    button.secondary type="submit" style="margin:0" { "Sign out" }
+                                }
+                            }
+                        }
+                    }
+                    main { h1 { (title) } (body) }
+                }
+            }
+        }
+        .into_string(),
+    )
+}
+
+pub fn error_page(title: &str, message: &str) -> Html<String> {
+    page(
+        title,
+        &Frame {
+            viewer: None,
+            csrf: "",
+        },
+        None,
+        html! {
+            p.error role="alert" { (message) }
+            p { a href="/" { "Back to daypass" } }
+        },
+    )
+}
+
+pub fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
+}

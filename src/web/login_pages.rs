@@ -1,0 +1,232 @@
+//! `/login`, `/login/verify`, `/logout`.
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+
+use super::cookies;
+use super::csrf::{CsrfForm, CsrfToken};
+use super::error::{WebError, WebResult};
+use super::identity::{local_path, Viewer};
+use super::layout::{csrf_field, page, Frame};
+use crate::config::{EmailTransport, IdentityConfig};
+use crate::context::Context;
+use crate::domain::Email;
+use crate::login::{self, LoginError};
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    next: Option<String>,
+    email: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+    next: Option<String>,
+}
+
+fn login_form(
+    ctx: &Context,
+    csrf: &str,
+    viewer: Option<&str>,
+    email: &str,
+    next: &str,
+    error: Option<&str>,
+) -> Response {
+    let file_mode = matches!(ctx.config.email.transport, EmailTransport::File { .. });
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let body = html! {
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        @if matches!(ctx.config.identity, IdentityConfig::Header { .. }) {
+            p { "Sign-in is handled by your identity proxy." }
+        } @else {
+            p { "We will email you a six-digit code." }
+            form method="post" action="/login" {
+                (csrf_field(csrf))
+                input type="hidden" name="next" value=(next);
+                label for="email" { "Email address" }
+                input #email type="email" name="email" value=(email) autocomplete="email" required autofocus;
+                button type="submit" { "Send me a code" }
+            }
+            @if file_mode {
+                p.hint { "No mail server is configured: the email is written as a .eml file under the "
+                    "folder in email.dir, and the code is also printed in daypass's log." }
+            }
+        }
+    };
+    (status, page("Sign in", &Frame { viewer, csrf }, None, body)).into_response()
+}
+
+pub async fn show_login(
+    State(ctx): State<Arc<Context>>,
+    CsrfToken(csrf): CsrfToken,
+    Viewer(viewer): Viewer,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let email = q.email.unwrap_or_default();
+    let viewer = viewer.map(|v| v.to_string());
+    login_form(
+        &ctx,
+        &csrf,
+        viewer.as_deref(),
+        &email,
+        &local_path(q.next.as_deref()),
+        None,
+    )
+}
+
+pub async fn submit_login(
+    State(ctx): State<Arc<Context>>,
+    CsrfToken(csrf): CsrfToken,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> WebResult<Response> {
+    if matches!(ctx.config.identity, IdentityConfig::Header { .. }) {
+        return Err(WebError::BadRequest(
+            "Sign-in is handled by your identity proxy.".into(),
+        ));
+    }
+    let next = local_path(form.next.as_deref());
+    let email = match Email::parse(&form.email) {
+        Ok(e) => e,
+        Err(msg) => {
+            return Ok(login_form(
+                &ctx,
+                &csrf,
+                None,
+                &form.email,
+                &next,
+                Some(&msg),
+            ))
+        }
+    };
+    let challenge = login::start(&ctx, &email).await?;
+    let verify = format!(
+        "/login/verify?{}",
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", &next)
+            .finish()
+    );
+    let cookie = cookies::set(
+        &ctx,
+        cookies::LOGIN,
+        &challenge,
+        Some(login::CODE_LIFETIME_MS / 1000),
+    );
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&verify)).into_response())
+}
+
+fn code_form(csrf: &str, next: &str, error: Option<&str>) -> Response {
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let body = html! {
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        p { "Enter the six-digit code we emailed you. It works for 10 minutes." }
+        form method="post" action="/login/verify" {
+            (csrf_field(csrf))
+            input type="hidden" name="next" value=(next);
+            label for="code" { "Code" }
+            input #code type="text" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]*" maxlength="12" required autofocus;
+            button type="submit" { "Sign in" }
+        }
+        p.hint { a href=(format!("/login?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>())) { "Send a new code" } }
+    };
+    (
+        status,
+        page("Enter your code", &Frame { viewer: None, csrf }, None, body),
+    )
+        .into_response()
+}
+
+pub async fn show_verify(
+    headers: HeaderMap,
+    CsrfToken(csrf): CsrfToken,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let next = local_path(q.next.as_deref());
+    if cookies::get(&headers, cookies::LOGIN).is_none() {
+        return Redirect::to(&super::identity::login_url(&next, None)).into_response();
+    }
+    code_form(&csrf, &next, None)
+}
+
+pub async fn submit_verify(
+    State(ctx): State<Arc<Context>>,
+    headers: HeaderMap,
+    CsrfToken(csrf): CsrfToken,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> WebResult<Response> {
+    let next = local_path(form.next.as_deref());
+    let Some(challenge) = cookies::get(&headers, cookies::LOGIN) else {
+        return Ok(code_form(
+            &csrf,
+            &next,
+            Some("This sign-in has expired. Ask for a new code."),
+        ));
+    };
+    match login::verify(&ctx, challenge, &form.code).await {
+        Ok((session, email)) => {
+            // A new session id at every login; the old one stops working.
+            if let Some(old) = cookies::get(&headers, cookies::SESSION) {
+                login::logout(&ctx, old).await?;
+            }
+            tracing::info!(%email, "signed in");
+            let max_age = ctx.config.server.session_ttl.as_secs() as i64;
+            Ok((
+                [
+                    (
+                        header::SET_COOKIE,
+                        cookies::set(&ctx, cookies::SESSION, &session, Some(max_age)),
+                    ),
+                    (
+                        header::SET_COOKIE,
+                        cookies::set(&ctx, cookies::LOGIN, "", Some(0)),
+                    ),
+                ],
+                Redirect::to(&next),
+            )
+                .into_response())
+        }
+        Err(LoginError::Db(e)) => Err(e.into()),
+        Err(e) => Ok(code_form(&csrf, &next, Some(&e.to_string()))),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn logout(
+    State(ctx): State<Arc<Context>>,
+    headers: HeaderMap,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    if let Some(session) = cookies::get(&headers, cookies::SESSION) {
+        login::logout(&ctx, session).await?;
+    }
+    Ok((
+        [(
+            header::SET_COOKIE,
+            cookies::set(&ctx, cookies::SESSION, "", Some(0)),
+        )],
+        Redirect::to("/"),
+    )
+        .into_response())
+}

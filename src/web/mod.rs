@@ -1,0 +1,88 @@
+//! HTTP: the pages people use, `/auth` for proxies, and ops endpoints.
+mod cookies;
+mod csrf;
+mod error;
+mod forward_auth;
+mod health;
+mod home;
+mod identity;
+mod layout;
+mod login_pages;
+mod rd;
+mod request_pages;
+mod review_pages;
+mod status_page;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::context::Context;
+
+pub use error::{WebError, WebResult};
+
+/// Forms are small; anything bigger is refused with 413 before it is read.
+const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(ctx: Arc<Context>) -> Router {
+    let pages = Router::new()
+        .route("/", get(home::home))
+        .route(
+            "/login",
+            get(login_pages::show_login).post(login_pages::submit_login),
+        )
+        .route(
+            "/login/verify",
+            get(login_pages::show_verify).post(login_pages::submit_verify),
+        )
+        .route("/logout", post(login_pages::logout))
+        .route(
+            "/request/{slug}",
+            get(request_pages::show_form).post(request_pages::submit),
+        )
+        .route("/requests/{id}", get(status_page::status))
+        .route(
+            "/review/{token}",
+            get(review_pages::show_review).post(review_pages::submit_review),
+        )
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(ctx.clone(), csrf::layer))
+        .layer(middleware::from_fn(page_headers));
+    Router::new()
+        .route("/auth", get(forward_auth::auth))
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
+        .merge(pages)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(ctx)
+}
+
+async fn not_found() -> WebError {
+    WebError::NotFound("There is no such page.".into())
+}
+
+/// Pages are personal: never cached, never framed, and their URLs never leak in a Referer.
+async fn page_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"),
+    );
+    res
+}

@@ -1,0 +1,255 @@
+//! `/request/{slug}`: ask for access, with a reason.
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+
+use super::csrf::{CsrfForm, CsrfToken};
+use super::error::{WebError, WebResult};
+use super::identity::{ClientIp, User};
+use super::layout::{csrf_field, page, Frame};
+use super::rd;
+use crate::clock::show;
+use crate::config::{Application, Temporary};
+use crate::context::Context;
+use crate::domain::{Email, GrantDuration, Justification};
+use crate::policy::{evaluate, Access};
+use crate::requests::{self, NewAccessRequest, RequestError};
+
+#[derive(Deserialize, Default)]
+pub struct RdQuery {
+    rd: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct RequestForm {
+    #[serde(default)]
+    justification: String,
+    #[serde(default)]
+    duration: String,
+    #[serde(default)]
+    rd: String,
+}
+
+fn app_for<'c>(ctx: &'c Context, slug: &str) -> WebResult<&'c Application> {
+    ctx.config
+        .application(slug)
+        .ok_or_else(|| WebError::NotFound(format!("There is no application called `{slug}`.")))
+}
+
+fn checked_rd(app: &Application, raw: Option<&str>) -> WebResult<Option<String>> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(r) => rd::checked(app, r).map(Some).ok_or_else(|| {
+            WebError::BadRequest(format!(
+                "That link does not point to {} ({}), so daypass will not follow it.",
+                app.name, app.host
+            ))
+        }),
+    }
+}
+
+/// Preset durations offered, never longer than the policy allows.
+pub fn presets(max: GrantDuration) -> Vec<GrantDuration> {
+    ["15m", "1h", "4h", "8h", "24h"]
+        .iter()
+        .filter_map(|p| GrantDuration::parse(p).ok())
+        .filter(|d| *d <= max)
+        .chain(std::iter::once(max))
+        .fold(Vec::new(), |mut v, d| {
+            if !v.contains(&d) {
+                v.push(d);
+            }
+            v
+        })
+}
+
+fn continue_link(rd: &Option<String>, app: &Application) -> maud::Markup {
+    html! {
+        @if let Some(url) = rd { p { a.button href=(url) { "Continue to " (app.name) } } }
+    }
+}
+
+pub async fn show_form(
+    State(ctx): State<Arc<Context>>,
+    CsrfToken(csrf): CsrfToken,
+    User(me): User,
+    Path(slug): Path<String>,
+    Query(q): Query<RdQuery>,
+) -> WebResult<Response> {
+    let app = app_for(&ctx, &slug)?;
+    let rd = checked_rd(app, q.rd.as_deref())?;
+    let viewer = me.to_string();
+    let frame = Frame {
+        viewer: Some(&viewer),
+        csrf: &csrf,
+    };
+    let now = ctx.clock.now_ms();
+    let temporary = match evaluate(app, &me) {
+        Access::Denied(_) => {
+            return Err(WebError::Forbidden(format!(
+                "{me} may not use {}.",
+                app.name
+            )))
+        }
+        Access::Persistent(_) => {
+            let body = html! { p.ok { "You have access to " (app.name) " at any time." } (continue_link(&rd, app)) };
+            return Ok(page(&app.name, &frame, None, body).into_response());
+        }
+        Access::OnRequest(_, t) => t,
+    };
+    if let Some(g) = ctx.cache.grant(me.as_str(), &app.slug, now) {
+        let body = html! { p.ok { "You have access until " strong { (show(g.expires_at)) } "." } (continue_link(&rd, app)) };
+        return Ok(page(&app.name, &frame, None, body).into_response());
+    }
+    if let Some(r) = ctx
+        .store
+        .pending_request_of(me.as_str(), &app.slug, now)
+        .await?
+    {
+        return Ok(Redirect::to(&format!("/requests/{}", r.id)).into_response());
+    }
+    Ok(form_page(
+        app,
+        temporary,
+        &frame,
+        rd.as_deref().unwrap_or(""),
+        "",
+        "",
+        None,
+        StatusCode::OK,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn form_page(
+    app: &Application,
+    t: &Temporary,
+    frame: &Frame<'_>,
+    rd: &str,
+    justification: &str,
+    duration: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let prompt = t.prompt.as_deref().unwrap_or("Why do you need access?");
+    let body = html! {
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        p { "Your request goes to the approvers of " strong { (app.name) } ". You can be given up to " (t.max_duration) "." }
+        form method="post" action=(format!("/request/{}", app.slug)) {
+            (csrf_field(frame.csrf))
+            input type="hidden" name="rd" value=(rd);
+            label for="justification" { (prompt) }
+            textarea #justification name="justification" required[t.purpose_justification] maxlength="2000" { (justification) }
+            label for="duration" { "How long do you need? (optional)" }
+            select #duration name="duration" {
+                option value="" selected[duration.is_empty()] { "Let the approver choose" }
+                @for d in presets(t.max_duration) {
+                    @let v = d.to_string();
+                    option value=(v) selected[duration == v] { (v) }
+                }
+            }
+            button type="submit" { "Request access" }
+        }
+    };
+    (
+        status,
+        page(
+            &format!("Request access to {}", app.name),
+            frame,
+            None,
+            body,
+        ),
+    )
+        .into_response()
+}
+
+pub async fn submit(
+    State(ctx): State<Arc<Context>>,
+    CsrfToken(csrf): CsrfToken,
+    User(me): User,
+    ClientIp(ip): ClientIp,
+    Path(slug): Path<String>,
+    CsrfForm(form): CsrfForm<RequestForm>,
+) -> WebResult<Response> {
+    let app = app_for(&ctx, &slug)?;
+    let rd = checked_rd(app, Some(&form.rd))?;
+    let (policy, temporary) = match evaluate(app, &me) {
+        Access::OnRequest(p, t) => (p, t),
+        Access::Persistent(_) => {
+            return Err(WebError::Conflict(format!(
+                "You already have access to {} at any time.",
+                app.name
+            )))
+        }
+        Access::Denied(_) => {
+            return Err(WebError::Forbidden(format!(
+                "{me} may not use {}.",
+                app.name
+            )))
+        }
+    };
+    let viewer = me.to_string();
+    let frame = Frame {
+        viewer: Some(&viewer),
+        csrf: &csrf,
+    };
+    let invalid = |msg: &str| {
+        form_page(
+            app,
+            temporary,
+            &frame,
+            &form.rd,
+            &form.justification,
+            &form.duration,
+            Some(msg),
+            StatusCode::BAD_REQUEST,
+        )
+    };
+    let justification =
+        match Justification::parse(&form.justification, temporary.purpose_justification) {
+            Ok(j) => j,
+            Err(m) => return Ok(invalid(&m)),
+        };
+    let wished = match form.duration.trim() {
+        "" => None,
+        d => match GrantDuration::parse(d) {
+            Ok(d) => Some(d),
+            Err(m) => return Ok(invalid(&m)),
+        },
+    };
+    if ctx
+        .cache
+        .grant(me.as_str(), &app.slug, ctx.clock.now_ms())
+        .is_some()
+    {
+        return Err(WebError::Conflict(
+            "You already have live access to this application.".into(),
+        ));
+    }
+    let request = NewAccessRequest {
+        requester: &me,
+        app,
+        policy_name: &policy.name,
+        temporary,
+        justification: &justification,
+        wished,
+        redirect_to: rd.as_deref(),
+        client_ip: ip.as_deref(),
+    };
+    match requests::create(&ctx, request).await {
+        Ok(id) => Ok(Redirect::to(&format!("/requests/{id}")).into_response()),
+        Err(RequestError::Db(e)) => Err(e.into()),
+        Err(e @ RequestError::TooLong { .. }) => Ok(invalid(&e.to_string())),
+        Err(e @ RequestError::NoApprover) => Err(WebError::Conflict(e.to_string())),
+    }
+}
+
+/// Is `who` the requester, or an approver of the request's policy?
+pub fn may_view(who: &Email, requester: &str, t: Option<&Temporary>) -> bool {
+    who.as_str() == requester
+        || t.is_some_and(|t| t.approvers.contains(who) || t.escalate_to.contains(who))
+}

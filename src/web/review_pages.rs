@@ -1,0 +1,253 @@
+//! `/review/{token}`: an approver's page from the email link. GET shows, only POST decides.
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+
+use super::csrf::{CsrfForm, CsrfToken};
+use super::error::{WebError, WebResult};
+use super::identity::{login_url, ClientIp, Viewer};
+use super::layout::{csrf_field, page, Frame};
+use super::request_pages::presets;
+use crate::clock::show;
+use crate::context::Context;
+use crate::decisions::{self, temporary_for, DecideError, Verdict};
+use crate::domain::{duration_text, Email, GrantDuration, Reason};
+use crate::store::{RequestRow, ReviewTokenRow, Store};
+use crate::tokens;
+
+#[derive(Deserialize)]
+pub struct ReviewForm {
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    duration: String,
+    #[serde(default)]
+    reason: String,
+}
+
+const INVALID: &str = "This review link is not valid. Use the newest link from your email.";
+
+async fn token_row(ctx: &Context, token: &str) -> WebResult<ReviewTokenRow> {
+    if token.len() != 64 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(WebError::NotFound(INVALID.into()));
+    }
+    ctx.store
+        .review_token(&tokens::hash(token))
+        .await?
+        .ok_or_else(|| WebError::NotFound(INVALID.into()))
+}
+
+fn wrong_person(approver: &str) -> WebError {
+    WebError::Forbidden(format!(
+        "This link was sent to {approver}. Sign out and sign in as that address to use it."
+    ))
+}
+
+pub async fn show_review(
+    State(ctx): State<Arc<Context>>,
+    CsrfToken(csrf): CsrfToken,
+    Viewer(viewer): Viewer,
+    Path(token): Path<String>,
+) -> WebResult<Response> {
+    let row = token_row(&ctx, &token).await?;
+    let Some(me) = viewer else {
+        return Ok(
+            Redirect::to(&login_url(&format!("/review/{token}"), Some(&row.approver)))
+                .into_response(),
+        );
+    };
+    if me.as_str() != row.approver {
+        return Err(wrong_person(&row.approver));
+    }
+    render(&ctx, &csrf, &me, &token, &row, None, StatusCode::OK).await
+}
+
+async fn render(
+    ctx: &Context,
+    csrf: &str,
+    me: &Email,
+    token: &str,
+    row: &ReviewTokenRow,
+    error: Option<&str>,
+    status: StatusCode,
+) -> WebResult<Response> {
+    let request: RequestRow = Store::request(ctx.store.reader(), row.request_id)
+        .await?
+        .ok_or_else(|| WebError::NotFound(INVALID.into()))?;
+    let policy = temporary_for(ctx, &request);
+    let app_name = policy.map(|p| p.0).unwrap_or(&request.app_slug);
+    let now = ctx.clock.now_ms();
+    let open = request.state == "pending" && request.expires_at > now && row.used_at.is_none();
+    let grant = ctx.store.grant_for_request(request.id).await?;
+    let body = html! {
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        dl {
+            dt { "Requested by" } dd { (request.requester) }
+            dt { "Application" } dd { (app_name) }
+            dt { "Why" } dd { (request.justification) }
+            dt { "Asked at" } dd { (show(request.created_at)) }
+            dt { "Wished duration" } dd { (request.wished_ms.map(duration_text).unwrap_or_else(|| "not specified".into())) }
+            dt { "Request expires" } dd { (show(request.expires_at)) }
+        }
+        @if open {
+            @if let Some((_, t)) = policy {
+                @let default = request.wished_ms.and_then(|w| GrantDuration::from_minutes(w / 60_000).ok())
+                    .filter(|w| *w <= t.max_duration)
+                    .unwrap_or_else(|| presets(t.max_duration).into_iter().find(|d| d.minutes() >= 60).unwrap_or(t.max_duration));
+                form method="post" action=(format!("/review/{token}")) {
+                    (csrf_field(csrf))
+                    label for="duration" { "Duration (at most " (t.max_duration) ")" }
+                    input #duration name="duration" list="presets" value=(default.to_string()) required;
+                    datalist #presets { @for d in presets(t.max_duration) { option value=(d.to_string()); } }
+                    p.hint { "For example 15m, 1h, 1h30m, or a number of minutes." }
+                    label for="reason" { "Reason (optional, shown to the requester)" }
+                    textarea #reason name="reason" maxlength="1000" {}
+                    button type="submit" name="decision" value="approve" { "Approve" }
+                    button.danger type="submit" name="decision" value="deny" { "Deny" }
+                }
+            } @else {
+                p.error { "The policy this request was made under no longer exists." }
+            }
+        } @else {
+            @match (request.state.as_str(), &grant) {
+                ("approved", Some(g)) => {
+                    p.ok role="status" { "Approved by " (g.approved_by) " at " (show(g.approved_at)) " for "
+                        (duration_text(g.expires_at - g.approved_at)) "; access " @if g.state == "active" && g.expires_at > now { "until " } @else { "ended " } (show(g.ended_at.unwrap_or(g.expires_at))) "." }
+                }
+                ("denied", _) => {
+                    p.error role="status" { "Denied by " (request.decided_by.as_deref().unwrap_or("an approver")) " at "
+                        (show(request.decided_at.unwrap_or(now))) "."
+                        @if let Some(r) = request.reason.as_deref().filter(|r| !r.is_empty()) { " Reason: " (r) } }
+                }
+                ("expired", _) | ("pending", _) => { p role="status" { "This request expired before anyone answered it." } }
+                (s, _) => { p role="status" { "This request was " (s) "." } }
+            }
+        }
+    };
+    let viewer = me.to_string();
+    let title = format!("Review: {} → {}", request.requester, app_name);
+    Ok((
+        status,
+        page(
+            &title,
+            &Frame {
+                viewer: Some(&viewer),
+                csrf,
+            },
+            None,
+            body,
+        ),
+    )
+        .into_response())
+}
+
+pub async fn submit_review(
+    State(ctx): State<Arc<Context>>,
+    CsrfToken(csrf): CsrfToken,
+    Viewer(viewer): Viewer,
+    ClientIp(ip): ClientIp,
+    Path(token): Path<String>,
+    CsrfForm(form): CsrfForm<ReviewForm>,
+) -> WebResult<Response> {
+    let row = token_row(&ctx, &token).await?;
+    let Some(me) = viewer else {
+        return Err(WebError::Forbidden(format!(
+            "Sign in as {} first.",
+            row.approver
+        )));
+    };
+    if me.as_str() != row.approver {
+        return Err(wrong_person(&row.approver));
+    }
+    if row.used_at.is_some() {
+        return render(
+            &ctx,
+            &csrf,
+            &me,
+            &token,
+            &row,
+            Some("This request has already been handled."),
+            StatusCode::CONFLICT,
+        )
+        .await;
+    }
+    let verdict = match form.decision.as_str() {
+        "approve" => match GrantDuration::parse(&form.duration) {
+            Ok(d) => Verdict::Approve(d),
+            Err(m) => {
+                return render(
+                    &ctx,
+                    &csrf,
+                    &me,
+                    &token,
+                    &row,
+                    Some(&m),
+                    StatusCode::BAD_REQUEST,
+                )
+                .await
+            }
+        },
+        "deny" => match Reason::parse(&form.reason) {
+            Ok(r) => Verdict::Deny(r),
+            Err(m) => {
+                return render(
+                    &ctx,
+                    &csrf,
+                    &me,
+                    &token,
+                    &row,
+                    Some(&m),
+                    StatusCode::BAD_REQUEST,
+                )
+                .await
+            }
+        },
+        _ => {
+            return render(
+                &ctx,
+                &csrf,
+                &me,
+                &token,
+                &row,
+                Some("Choose Approve or Deny."),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+    };
+    match decisions::decide(&ctx, row.request_id, &me, "email", verdict, ip.as_deref()).await {
+        Ok(_) => Ok(Redirect::to(&format!("/review/{token}")).into_response()),
+        Err(e @ DecideError::TooLong { .. }) => {
+            render(
+                &ctx,
+                &csrf,
+                &me,
+                &token,
+                &row,
+                Some(&e.to_string()),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Err(e @ DecideError::AlreadyDecided(_)) => {
+            render(
+                &ctx,
+                &csrf,
+                &me,
+                &token,
+                &row,
+                Some(&e.to_string()),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(e @ DecideError::NotAllowed(_)) => Err(WebError::Forbidden(e.to_string())),
+        Err(e @ DecideError::PolicyGone) => Err(WebError::Conflict(e.to_string())),
+        Err(e @ DecideError::NotFound) => Err(WebError::NotFound(e.to_string())),
+        Err(DecideError::Db(e)) => Err(e.into()),
+    }
+}
