@@ -24,6 +24,18 @@ impl App {
     /// Opens and migrates the database, catches up on everything that expired while daypass
     /// was down, loads the access cache and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.server.listen)
+            .await
+            .with_context(|| format!("server.listen: cannot listen on {}", config.server.listen))?;
+        Self::build_with_listener(config, clock, listener).await
+    }
+
+    /// As `build`, on a listener the caller bound (tests bind port 0 first to learn the URL).
+    pub async fn build_with_listener(
+        config: Config,
+        clock: Clock,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
         let store = Store::open(&config.database.url)
             .await
             .with_context(|| format!("database.url: cannot open {}", config.database.url))?;
@@ -46,9 +58,6 @@ impl App {
             );
         }
         let cache = AccessCache::load(&store, now).await?;
-        let listener = TcpListener::bind(config.server.listen)
-            .await
-            .with_context(|| format!("server.listen: cannot listen on {}", config.server.listen))?;
         let ctx = Arc::new(Context {
             config,
             store,

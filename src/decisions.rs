@@ -5,7 +5,7 @@ use crate::context::Context;
 use crate::domain::{Email, GrantDuration, Reason};
 use crate::notify::{self, Event};
 use crate::policy;
-use crate::store::{GrantRow, NewAudit, RequestRow, Store};
+use crate::store::{GrantRow, NewAudit, NewGrant, RequestRow, Store};
 
 #[derive(Debug, Clone)]
 pub enum Verdict {
@@ -126,19 +126,18 @@ pub async fn decide(
         return Err(DecideError::AlreadyDecided(Box::new(current)));
     };
     let grant = match verdict {
-        Verdict::Approve(d) => Some(
-            Store::insert_grant(
-                &mut tx,
+        Verdict::Approve(d) => {
+            let new = NewGrant {
                 request_id,
-                &decided.app_slug,
-                &decided.requester,
-                approver.as_str(),
-                now,
-                now + d.as_millis(),
-                temporary.max_duration.as_millis(),
-            )
-            .await?,
-        ),
+                app_slug: &decided.app_slug,
+                email: &decided.requester,
+                approved_by: approver.as_str(),
+                approved_at: now,
+                expires_at: now + d.as_millis(),
+                max_ms: temporary.max_duration.as_millis(),
+            };
+            Some(Store::insert_grant(&mut tx, &new).await?)
+        }
         Verdict::Deny(_) => None,
     };
     Store::use_review_tokens(&mut tx, request_id, now).await?;

@@ -7,7 +7,8 @@ pub const MAX_REASON: usize = 1000;
 
 impl Justification {
     pub fn parse(input: &str, required: bool) -> Result<Self, String> {
-        let s = input.trim();
+        let cleaned = clean(input);
+        let s = cleaned.trim();
         if required && s.is_empty() {
             return Err("Please say why you need access.".into());
         }
@@ -16,7 +17,7 @@ impl Justification {
                 "The justification is limited to {MAX_JUSTIFICATION} characters."
             ));
         }
-        Ok(Self(clean(s)))
+        Ok(Self(s.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -30,11 +31,12 @@ pub struct Reason(String);
 
 impl Reason {
     pub fn parse(input: &str) -> Result<Self, String> {
-        let s = input.trim();
+        let cleaned = clean(input);
+        let s = cleaned.trim();
         if s.chars().count() > MAX_REASON {
             return Err(format!("The reason is limited to {MAX_REASON} characters."));
         }
-        Ok(Self(clean(s)))
+        Ok(Self(s.to_string()))
     }
 
     pub fn as_str(&self) -> &str {

@@ -17,31 +17,36 @@ pub struct GrantRow {
     pub end_reason: Option<String>,
 }
 
+pub struct NewGrant<'a> {
+    pub request_id: i64,
+    pub app_slug: &'a str,
+    pub email: &'a str,
+    pub approved_by: &'a str,
+    pub approved_at: i64,
+    pub expires_at: i64,
+    /// The policy's cap when the grant was made; the schema holds the grant to it.
+    pub max_ms: i64,
+}
+
 const COLUMNS: &str =
     "id, request_id, app_slug, email, approved_by, approved_at, expires_at, state, ended_at, ended_by, end_reason";
 
 impl Store {
     pub async fn insert_grant(
         conn: &mut SqliteConnection,
-        request_id: i64,
-        app_slug: &str,
-        email: &str,
-        approved_by: &str,
-        approved_at: i64,
-        expires_at: i64,
-        max_ms: i64,
+        g: &NewGrant<'_>,
     ) -> sqlx::Result<GrantRow> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO grants (request_id, app_slug, email, approved_by, approved_at, expires_at, max_ms) \
              VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
         )))
-        .bind(request_id)
-        .bind(app_slug)
-        .bind(email)
-        .bind(approved_by)
-        .bind(approved_at)
-        .bind(expires_at)
-        .bind(max_ms)
+        .bind(g.request_id)
+        .bind(g.app_slug)
+        .bind(g.email)
+        .bind(g.approved_by)
+        .bind(g.approved_at)
+        .bind(g.expires_at)
+        .bind(g.max_ms)
         .fetch_one(conn)
         .await
     }

@@ -14,7 +14,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 pub use audit::{AuditEvent, NewAudit};
-pub use grants::GrantRow;
+pub use grants::{GrantRow, NewGrant};
 pub use login_codes::LoginCodeRow;
 pub use outbox::{NewMessage, OutboxRow};
 pub use requests::{NewRequest, RequestRow};

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
@@ -191,7 +191,7 @@ pub async fn submit_verify(
             tracing::info!(%email, "signed in");
             let max_age = ctx.config.server.session_ttl.as_secs() as i64;
             Ok((
-                [
+                AppendHeaders([
                     (
                         header::SET_COOKIE,
                         cookies::set(&ctx, cookies::SESSION, &session, Some(max_age)),
@@ -200,7 +200,7 @@ pub async fn submit_verify(
                         header::SET_COOKIE,
                         cookies::set(&ctx, cookies::LOGIN, "", Some(0)),
                     ),
-                ],
+                ]),
                 Redirect::to(&next),
             )
                 .into_response())

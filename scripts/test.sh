@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test of daypass. On a fresh Debian machine (as root) it first installs what the
+# tests need: Node.js and npm for maildev (the real SMTP server the tests send mail to).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if ! command -v npm >/dev/null 2>&1; then
+  step "installing Node.js and npm (apt)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+fi
+if [ ! -x .tools/node_modules/.bin/maildev ]; then
+  step "installing maildev 3.0.0 into .tools/ (npm)"
+  mkdir -p .tools
+  npm install --prefix .tools --no-audit --no-fund --loglevel=error maildev@3.0.0
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (warnings are errors)"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --locked --no-fail-fast

@@ -1,0 +1,433 @@
+//! Spawns daypass on port 0 with a fresh SQLite file, and drives it like a browser would.
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use daypass::app::App;
+use daypass::clock::Clock;
+use daypass::config::Config;
+use daypass::context::Context;
+use rand::Rng;
+use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+
+use crate::maildev::{self, MailDev};
+
+pub struct TestApp {
+    pub url: String,
+    pub ctx: Arc<Context>,
+    pub tag: String,
+    pub dir: tempfile::TempDir,
+    pub config_path: std::path::PathBuf,
+    /// The `DAYPASS__…` overrides on top of `config_path`, for running the CLI against this app.
+    pub env: Vec<(String, String)>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The config every test starts from. `{tag}` makes addresses unique to one test,
+/// so tests can share one mail server.
+pub const BASE: &str = r#"
+[server]
+listen = "127.0.0.1:0"
+request_ttl = "1h"
+[email]
+transport = "smtp"
+from = "daypass <daypass@daypass.test>"
+[scheduler]
+sweep_every = "1h"
+
+[[approvers]]
+email = "alice-{tag}@example.com"
+[[approvers]]
+email = "bob-{tag}@example.com"
+
+[[applications]]
+slug = "grafana"
+name = "Grafana"
+host = "grafana.test"
+  [[applications.policies]]
+  name = "SRE"
+  decision = "allow"
+  include = { emails = ["sre-{tag}@example.com"] }
+  [[applications.policies]]
+  name = "Blocked"
+  decision = "deny"
+  include = { email_domains = ["blocked.example"] }
+  [[applications.policies]]
+  name = "Contractors"
+  decision = "allow"
+  include = { email_domains = ["example.com"] }
+  temporary = { approvers = ["alice-{tag}@example.com", "bob-{tag}@example.com"], max_duration = "8h", prompt = "Ticket and reason" }
+"#;
+
+pub fn new_tag() -> String {
+    format!("{:08x}", rand::thread_rng().gen::<u32>())
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(BASE, "").await
+    }
+
+    /// `base` with `extra` TOML appended; `{tag}` replaced everywhere.
+    pub async fn spawn_with(base: &str, extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn_in(dir, new_tag(), base, extra, Clock::default()).await
+    }
+
+    pub async fn spawn_in(
+        dir: tempfile::TempDir,
+        tag: String,
+        base: &str,
+        extra: &str,
+        clock: Clock,
+    ) -> Self {
+        let mail = maildev::shared();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let url = format!("http://127.0.0.1:{port}");
+        let text = format!("{base}\n{extra}").replace("{tag}", &tag);
+        let db = dir.path().join("daypass.db");
+        let env = [
+            ("DAYPASS__SERVER__PUBLIC_URL".to_string(), url.clone()),
+            (
+                "DAYPASS__DATABASE__URL".to_string(),
+                format!("sqlite://{}", db.display()),
+            ),
+            (
+                "DAYPASS__EMAIL__PORT".to_string(),
+                mail.smtp_port.to_string(),
+            ),
+            (
+                "DAYPASS__EMAIL__DIR".to_string(),
+                dir.path().join("mail").display().to_string(),
+            ),
+        ];
+        let config_path = dir.path().join("daypass.toml");
+        std::fs::write(&config_path, &text).expect("write config");
+        let config = Config::from_toml(&text, env.clone()).expect("test config is valid");
+        let app = App::build_with_listener(config, clock, listener)
+            .await
+            .expect("daypass starts");
+        let ctx = app.context();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let handle = tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        Self {
+            url,
+            ctx,
+            tag,
+            dir,
+            config_path,
+            env: env.to_vec(),
+            stop: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops the server and waits for it, keeping the folder and database.
+    pub async fn stop(mut self) -> (tempfile::TempDir, String) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), h).await;
+        }
+        self.ctx.store.close().await;
+        let tag = self.tag.clone();
+        (
+            std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tmp")),
+            tag,
+        )
+    }
+
+    pub fn email(&self, who: &str) -> String {
+        format!("{who}-{}@example.com", self.tag)
+    }
+
+    pub fn mail(&self) -> &'static MailDev {
+        maildev::shared()
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.url)
+    }
+
+    pub fn db_url(&self) -> String {
+        self.ctx.config.database.url.clone()
+    }
+
+    /// A raw connection to the same SQLite file, for looking behind daypass's back.
+    pub async fn db(&self) -> sqlx::SqlitePool {
+        sqlx::SqlitePool::connect(&self.db_url())
+            .await
+            .expect("open db")
+    }
+
+    /// `GET /auth` as a reverse proxy would send it for `host`.
+    pub async fn auth(&self, browser: &Browser, host: &str, extra: &[(&str, &str)]) -> Resp {
+        let mut headers: Vec<(String, String)> = vec![
+            ("X-Forwarded-Host".into(), host.into()),
+            ("X-Forwarded-Uri".into(), "/dashboards?x=1".into()),
+            ("X-Forwarded-Proto".into(), "https".into()),
+        ];
+        headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        browser.get_with("/auth", &headers).await
+    }
+
+    /// Runs the `daypass` binary against this app's config and database.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_daypass"))
+            .arg("--config")
+            .arg(&self.config_path)
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .expect("run the daypass binary")
+    }
+
+    pub async fn sweep(&self) -> daypass::scheduler::SweepReport {
+        daypass::scheduler::sweep_now(&self.ctx)
+            .await
+            .expect("sweep")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The hidden CSRF field of the page's (first) form.
+    pub fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self
+            .body
+            .find(marker)
+            .unwrap_or_else(|| panic!("no csrf field in page: {}", self.body))
+            + marker.len();
+        self.body[start..]
+            .split('"')
+            .next()
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+/// A cookie jar and a client that does not follow redirects.
+pub struct Browser {
+    base: String,
+    client: reqwest::Client,
+    pub cookies: HashMap<String, String>,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            base: base.to_string(),
+            client,
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&mut self, headers: &HeaderMap) {
+        for v in headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            let first = v.split(';').next().unwrap_or("");
+            if let Some((k, val)) = first.split_once('=') {
+                if val.is_empty() || v.contains("Max-Age=0") {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_string(), val.to_string());
+                }
+            }
+        }
+    }
+
+    async fn finish(&mut self, res: reqwest::Response) -> Resp {
+        let status = res.status();
+        let headers = res.headers().clone();
+        self.keep_cookies(&headers);
+        let body = res.text().await.unwrap_or_default();
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(String, String)]) -> Resp {
+        let mut req = self
+            .client
+            .get(self.url(path))
+            .header(COOKIE, self.cookie_header());
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let res = req.send().await.expect("GET");
+        Resp {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body: res.text().await.unwrap_or_default(),
+        }
+    }
+
+    /// Fetches `path` (keeping cookies), as a page load.
+    pub async fn open(&mut self, path: &str) -> Resp {
+        let res = self
+            .client
+            .get(self.url(path))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .expect("GET");
+        self.finish(res).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
+        let res = self
+            .client
+            .post(self.url(path))
+            .header(COOKIE, self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .expect("POST");
+        self.finish(res).await
+    }
+
+    /// Loads the page at `page` for its CSRF token, then posts `form` (plus that token) to `action`.
+    pub async fn submit(&mut self, page: &str, action: &str, form: &[(&str, &str)]) -> Resp {
+        let csrf = self.open(page).await.csrf();
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend_from_slice(form);
+        self.post(action, &fields).await
+    }
+
+    /// Signs in with the emailed one-time code.
+    pub async fn login(&mut self, app: &TestApp, email: &str) {
+        let before = app.mail().to(email).await.len();
+        let res = self
+            .submit("/login", "/login", &[("email", email), ("next", "/")])
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::SEE_OTHER,
+            "login start: {}",
+            res.body
+        );
+        let code = wait_for_new_code(app, email, before).await;
+        let res = self
+            .submit(
+                "/login/verify",
+                "/login/verify",
+                &[("code", &code), ("next", "/")],
+            )
+            .await;
+        assert_eq!(
+            res.status,
+            StatusCode::SEE_OTHER,
+            "code accepted: {}",
+            res.body
+        );
+        assert!(
+            self.cookies.contains_key("daypass_session"),
+            "a session cookie is set: {:?} {:?}",
+            res.headers,
+            self.cookies
+        );
+    }
+}
+
+/// The code from the newest login email after the first `before` mails to `email`.
+pub async fn wait_for_new_code(app: &TestApp, email: &str, before: usize) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let mails = app.mail().to(email).await;
+        if let Some(m) = mails
+            .iter()
+            .skip(before)
+            .rev()
+            .find(|m| m.subject.starts_with("Your daypass code: "))
+        {
+            return m
+                .subject
+                .trim_start_matches("Your daypass code: ")
+                .to_string();
+        }
+        assert!(Instant::now() < deadline, "no login code mail to {email}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The review link in an approver's email.
+pub fn review_path(mail: &crate::maildev::Mail) -> String {
+    let start = mail.text.find("/review/").expect("review link in mail");
+    let token: String = mail.text[start + "/review/".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect();
+    format!("/review/{token}")
+}
+
+/// Polls `cond` every 20 ms for at most `limit`.
+pub async fn eventually<F, Fut>(limit: Duration, what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !cond().await {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests: daypass over real HTTP on port 0, a fresh SQLite file per test,
+//! and a real SMTP server (maildev) on loopback.
+mod auth;
+mod cli;
+mod config_errors;
+mod decisions;
+mod helpers;
+mod journey;
+mod login;
+mod maildev;
+mod requests;
+mod restart;
