@@ -9,8 +9,9 @@ use tokio::sync::Notify;
 
 use crate::access_cache::AccessCache;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, DiscordMode};
 use crate::context::Context;
+use crate::discord::Discord;
 use crate::notify::email::Mailer;
 use crate::store::Store;
 use crate::{notify, scheduler, secret, web};
@@ -46,6 +47,7 @@ impl App {
         let secret = secret::load_or_create(&config)?;
         let mailer =
             Mailer::new(&config.email).context("email: cannot set up the mail transport")?;
+        let discord = Discord::from_config(&config.discord)?;
         let now = clock.now_ms();
         let report = scheduler::sweep(&store, &config, now)
             .await
@@ -65,7 +67,8 @@ impl App {
             clock,
             secret,
             mailer,
-            outbox_wakeup: Notify::new(),
+            discord,
+            outbox_wakeups: [Notify::new(), Notify::new()],
         });
         Ok(Self { listener, ctx })
     }
@@ -91,9 +94,24 @@ impl App {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let ctx = self.ctx.clone();
-        let worker = tokio::spawn(notify::outbox::run_worker(ctx.clone(), stop_rx.clone()));
+        let workers: Vec<_> = notify::outbox::CHANNELS
+            .into_iter()
+            .map(|channel| {
+                tokio::spawn(notify::outbox::run_worker(
+                    ctx.clone(),
+                    channel,
+                    stop_rx.clone(),
+                ))
+            })
+            .collect();
         let follower = tokio::spawn(scheduler::follow_audit_log(ctx.clone(), stop_rx));
         let mut sched = scheduler::start(ctx.clone()).await?;
+        let gateway = match &ctx.discord {
+            Some(d) if ctx.config.discord.mode == DiscordMode::Gateway => Some(tokio::spawn(
+                crate::discord::gateway::run(ctx.clone(), d.token.clone()),
+            )),
+            _ => None,
+        };
         tracing::info!(addr = %self.local_addr(), public_url = %ctx.config.server.public_url, "daypass is serving");
         let app = web::router(ctx).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
@@ -101,8 +119,13 @@ impl App {
             .await;
         let _ = stop_tx.send(true);
         let _ = sched.shutdown().await;
-        let _ = worker.await;
+        for w in workers {
+            let _ = w.await;
+        }
         let _ = follower.await;
+        if let Some(g) = gateway {
+            g.abort();
+        }
         served.context("the HTTP server failed")
     }
 }

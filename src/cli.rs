@@ -189,7 +189,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 &config,
                 id,
                 &by,
-                "cli",
+                crate::decisions::Origin::new("cli"),
                 reason.as_ref().and_then(|r| r.as_option()),
                 now,
             )

@@ -15,12 +15,21 @@ pub struct Context {
     /// Key for cookies, CSRF tokens and login-code MACs.
     pub secret: Vec<u8>,
     pub mailer: Mailer,
-    pub outbox_wakeup: Notify,
+    /// Set when `discord.enabled`.
+    pub discord: Option<crate::discord::Discord>,
+    /// One per outbox channel (`email`, `discord`).
+    pub outbox_wakeups: [Notify; 2],
 }
 
 impl Context {
     /// Call after committing a transaction that queued notifications.
     pub fn wake_outbox(&self) {
-        self.outbox_wakeup.notify_one();
+        for n in &self.outbox_wakeups {
+            n.notify_one();
+        }
+    }
+
+    pub fn outbox_wakeup(&self, channel: &str) -> &Notify {
+        &self.outbox_wakeups[usize::from(channel == "discord")]
     }
 }

@@ -7,6 +7,24 @@ use crate::notify::{self, Event};
 use crate::policy;
 use crate::store::{GrantRow, NewAudit, NewGrant, RequestRow, Store};
 
+/// Where a decision or revocation came from, for the audit log.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin<'a> {
+    /// `email` (a review link), `discord`, `web`, `cli`.
+    pub channel: &'a str,
+    pub client_ip: Option<&'a str>,
+    pub discord_user: Option<&'a str>,
+}
+
+impl<'a> Origin<'a> {
+    pub fn new(channel: &'a str) -> Self {
+        Self {
+            channel,
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Verdict {
     Approve(GrantDuration),
@@ -64,10 +82,10 @@ pub async fn decide(
     ctx: &Context,
     request_id: i64,
     approver: &Email,
-    channel: &str,
+    origin: Origin<'_>,
     verdict: Verdict,
-    client_ip: Option<&str>,
 ) -> Result<Decided, DecideError> {
+    let channel = origin.channel;
     let request = Store::request(ctx.store.reader(), request_id)
         .await?
         .ok_or(DecideError::NotFound)?;
@@ -97,7 +115,8 @@ pub async fn decide(
         justification: Some(&request.justification),
         duration_ms,
         reason,
-        client_ip,
+        client_ip: origin.client_ip,
+        discord_user: origin.discord_user,
         ..Default::default()
     };
     let Some(decided) = Store::decide_request(

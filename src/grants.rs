@@ -1,5 +1,6 @@
 //! Ending a grant early. Used by the web, the CLI (another process) and, later, Discord.
 use crate::config::Config;
+use crate::decisions::Origin;
 use crate::notify::{self, Event};
 use crate::store::{GrantRow, NewAudit, Store};
 
@@ -20,7 +21,7 @@ pub async fn revoke(
     config: &Config,
     id: i64,
     by: &str,
-    channel: &str,
+    origin: Origin<'_>,
     reason: Option<&str>,
     now: i64,
 ) -> Result<GrantRow, RevokeError> {
@@ -37,7 +38,9 @@ pub async fn revoke(
             at: now,
             action: "grant_revoked",
             actor: by,
-            channel,
+            channel: origin.channel,
+            client_ip: origin.client_ip,
+            discord_user: origin.discord_user,
             request_id: Some(grant.request_id),
             grant_id: Some(grant.id),
             app_slug: Some(&grant.app_slug),
@@ -62,6 +65,6 @@ pub async fn revoke(
     )
     .await?;
     tx.commit().await?;
-    tracing::info!(grant = id, by, channel, "grant revoked");
+    tracing::info!(grant = id, by, channel = origin.channel, "grant revoked");
     Ok(grant)
 }

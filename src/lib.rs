@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod context;
 pub mod decisions;
+pub mod discord;
 pub mod domain;
 pub mod grants;
 pub mod login;

@@ -101,6 +101,17 @@ impl fmt::Display for GrantDuration {
     }
 }
 
+/// The durations offered to choose from, never longer than `max` (which is always offered).
+pub fn presets(max: GrantDuration) -> Vec<GrantDuration> {
+    let mut out: Vec<GrantDuration> = ["15m", "1h", "4h", "8h", "24h"]
+        .iter()
+        .filter_map(|p| GrantDuration::parse(p).ok())
+        .filter(|d| *d < max)
+        .collect();
+    out.push(max);
+    out
+}
+
 /// A span of milliseconds in the form people type.
 pub fn duration_text(ms: i64) -> String {
     human(Duration::from_millis(ms.max(0) as u64))

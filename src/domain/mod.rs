@@ -3,6 +3,6 @@ mod duration;
 mod email;
 mod text;
 
-pub use duration::{duration_text, parse_duration, GrantDuration, MAX_GRANT};
+pub use duration::{duration_text, parse_duration, presets, GrantDuration, MAX_GRANT};
 pub use email::Email;
 pub use text::{Justification, Reason};

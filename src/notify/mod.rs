@@ -36,6 +36,19 @@ pub enum Event<'a> {
     },
 }
 
+impl Event<'_> {
+    /// The request whose Discord message this event changes.
+    fn request_id(&self) -> Option<i64> {
+        match self {
+            Event::LoginCode { .. } => None,
+            Event::RequestCreated { request, .. }
+            | Event::RequestDecided { request, .. }
+            | Event::RequestExpired { request, .. } => Some(request.id),
+            Event::GrantEnded { grant, .. } => Some(grant.request_id),
+        }
+    }
+}
+
 /// Writes the messages for `event` to the outbox on `conn` (inside the caller's transaction).
 pub async fn enqueue(
     conn: &mut SqliteConnection,
@@ -54,6 +67,20 @@ pub async fn enqueue(
             request_id: mail.request_id,
         };
         Store::enqueue(conn, &message, now).await?;
+    }
+    if config.discord.enabled {
+        if let Some(request_id) = event.request_id() {
+            // Rendered when sent, from the request as it is then: the message always shows
+            // the latest state, however late the delivery.
+            let message = NewMessage {
+                channel: "discord",
+                kind: "sync_request",
+                recipient: &config.discord.channel_id,
+                payload: serde_json::json!({ "request_id": request_id }).to_string(),
+                request_id: Some(request_id),
+            };
+            Store::enqueue(conn, &message, now).await?;
+        }
     }
     Ok(())
 }

@@ -23,10 +23,18 @@ struct EmailPayload {
     html: String,
 }
 
-/// Sends every message that is due now; returns how many it tried.
-pub async fn try_execute_tasks(ctx: &Context) -> anyhow::Result<ExecutionOutcome> {
+#[derive(Deserialize)]
+struct DiscordPayload {
+    request_id: i64,
+}
+
+/// The channels, each delivered by its own loop so that one channel's outage never holds up another.
+pub const CHANNELS: [&str; 2] = ["email", "discord"];
+
+/// Sends every message of `channel` that is due now; returns how many it tried.
+pub async fn try_execute_tasks(ctx: &Context, channel: &str) -> anyhow::Result<ExecutionOutcome> {
     let now = ctx.clock.now_ms();
-    let due = ctx.store.due_messages(now, 50).await?;
+    let due = ctx.store.due_messages(channel, now, 50).await?;
     if due.is_empty() {
         return Ok(ExecutionOutcome::EmptyQueue);
     }
@@ -53,6 +61,19 @@ async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| (e.message, e.permanent)),
             Err(e) => Err((format!("unreadable payload: {e}"), true)),
+        },
+        "discord" => match (
+            &ctx.discord,
+            serde_json::from_str::<DiscordPayload>(&row.payload),
+        ) {
+            (Some(d), Ok(p)) => crate::discord::sync_request(ctx, d, p.request_id)
+                .await
+                .map_err(|e| (e.message, e.permanent)),
+            (None, _) => Err((
+                "Discord is not enabled (discord.enabled = false)".to_string(),
+                true,
+            )),
+            (_, Err(e)) => Err((format!("unreadable payload: {e}"), true)),
         },
         other => Err((format!("no sender for channel {other}"), true)),
     };
@@ -81,16 +102,21 @@ pub fn backoff_ms(attempts: i64) -> i64 {
     (1000i64 << exp).min(600_000)
 }
 
-/// Runs until `stop` fires, waking when a message is queued or every second.
-pub async fn run_worker(ctx: Arc<Context>, mut stop: tokio::sync::watch::Receiver<bool>) {
+/// Delivers `channel`'s messages until `stop` fires, waking when one is queued or every second.
+pub async fn run_worker(
+    ctx: Arc<Context>,
+    channel: &'static str,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let wakeup = ctx.outbox_wakeup(channel);
     loop {
-        match try_execute_tasks(&ctx).await {
+        match try_execute_tasks(&ctx, channel).await {
             Ok(ExecutionOutcome::Worked(_)) => continue,
             Ok(ExecutionOutcome::EmptyQueue) => {}
-            Err(e) => tracing::error!(error = %e, "outbox worker"),
+            Err(e) => tracing::error!(error = %e, channel, "outbox worker"),
         }
         tokio::select! {
-            _ = ctx.outbox_wakeup.notified() => {}
+            _ = wakeup.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
         }

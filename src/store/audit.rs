@@ -18,6 +18,7 @@ pub struct NewAudit<'a> {
     pub duration_ms: Option<i64>,
     pub reason: Option<&'a str>,
     pub client_ip: Option<&'a str>,
+    pub discord_user: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -35,13 +36,14 @@ pub struct AuditEvent {
     pub duration_ms: Option<i64>,
     pub reason: Option<String>,
     pub client_ip: Option<String>,
+    pub discord_user: Option<String>,
 }
 
 impl Store {
     pub async fn append_audit(conn: &mut SqliteConnection, e: &NewAudit<'_>) -> sqlx::Result<()> {
         sqlx::query(
             "INSERT INTO audit_events (at, action, actor, channel, request_id, grant_id, app_slug, subject, \
-             justification, duration_ms, reason, client_ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             justification, duration_ms, reason, client_ip, discord_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(e.at)
         .bind(e.action)
@@ -55,6 +57,7 @@ impl Store {
         .bind(e.duration_ms)
         .bind(e.reason)
         .bind(e.client_ip)
+        .bind(e.discord_user)
         .execute(conn)
         .await
         .map(|_| ())
@@ -69,7 +72,7 @@ impl Store {
     ) -> sqlx::Result<Vec<AuditEvent>> {
         sqlx::query_as(
             "SELECT id, at, action, actor, channel, request_id, grant_id, app_slug, subject, justification, \
-             duration_ms, reason, client_ip FROM audit_events WHERE id > ? AND at >= ? ORDER BY id LIMIT ?",
+             duration_ms, reason, client_ip, discord_user FROM audit_events WHERE id > ? AND at >= ? ORDER BY id LIMIT ?",
         )
         .bind(after_id)
         .bind(since)

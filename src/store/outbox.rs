@@ -43,11 +43,17 @@ impl Store {
         .await
     }
 
-    pub async fn due_messages(&self, now: i64, limit: i64) -> sqlx::Result<Vec<OutboxRow>> {
+    pub async fn due_messages(
+        &self,
+        channel: &str,
+        now: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<OutboxRow>> {
         sqlx::query_as(
             "SELECT id, channel, kind, recipient, payload, request_id, attempts FROM outbox \
-             WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+             WHERE state = 'pending' AND channel = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?",
         )
+        .bind(channel)
         .bind(now)
         .bind(limit)
         .fetch_all(&self.read)

@@ -19,6 +19,7 @@ pub struct RequestRow {
     pub decided_by: Option<String>,
     pub decided_via: Option<String>,
     pub reason: Option<String>,
+    pub discord_message_id: Option<String>,
 }
 
 pub struct NewRequest<'a> {
@@ -35,7 +36,7 @@ pub struct NewRequest<'a> {
 }
 
 const COLUMNS: &str = "id, app_slug, policy_name, requester, justification, wished_ms, max_ms, \
-     redirect_to, state, created_at, expires_at, decided_at, decided_by, decided_via, reason";
+     redirect_to, state, created_at, expires_at, decided_at, decided_by, decided_via, reason, discord_message_id";
 
 impl Store {
     pub async fn insert_request(
@@ -90,6 +91,25 @@ impl Store {
         .bind(now)
         .fetch_optional(&self.read)
         .await
+    }
+
+    pub async fn set_discord_message_id(&self, id: i64, message_id: &str) -> sqlx::Result<()> {
+        sqlx::query("UPDATE access_requests SET discord_message_id = ? WHERE id = ?")
+            .bind(message_id)
+            .bind(id)
+            .execute(&self.write)
+            .await
+            .map(|_| ())
+    }
+
+    /// Remembers a Discord interaction id; `false` if it was seen before (a replay).
+    pub async fn first_sight_of_interaction(&self, id: &str, now: i64) -> sqlx::Result<bool> {
+        sqlx::query("INSERT OR IGNORE INTO discord_interactions (id, received_at) VALUES (?, ?)")
+            .bind(id)
+            .bind(now)
+            .execute(&self.write)
+            .await
+            .map(|r| r.rows_affected() == 1)
     }
 
     pub async fn pending_request_id(

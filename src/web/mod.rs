@@ -1,6 +1,7 @@
 //! HTTP: the pages people use, `/auth` for proxies, and ops endpoints.
 mod cookies;
 mod csrf;
+mod discord_endpoint;
 mod error;
 mod forward_auth;
 mod health;
@@ -57,6 +58,10 @@ pub fn router(ctx: Arc<Context>) -> Router {
         .route("/auth", get(forward_auth::auth))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
+        .route(
+            "/discord/interactions",
+            post(discord_endpoint::interactions),
+        )
         .merge(pages)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(ctx)

@@ -15,7 +15,7 @@ use super::rd;
 use crate::clock::show;
 use crate::config::{Application, Temporary};
 use crate::context::Context;
-use crate::domain::{Email, GrantDuration, Justification};
+use crate::domain::{presets, Email, GrantDuration, Justification};
 use crate::policy::{evaluate, Access};
 use crate::requests::{self, NewAccessRequest, RequestError};
 
@@ -50,21 +50,6 @@ fn checked_rd(app: &Application, raw: Option<&str>) -> WebResult<Option<String>>
             ))
         }),
     }
-}
-
-/// Preset durations offered, never longer than the policy allows.
-pub fn presets(max: GrantDuration) -> Vec<GrantDuration> {
-    ["15m", "1h", "4h", "8h", "24h"]
-        .iter()
-        .filter_map(|p| GrantDuration::parse(p).ok())
-        .filter(|d| *d <= max)
-        .chain(std::iter::once(max))
-        .fold(Vec::new(), |mut v, d| {
-            if !v.contains(&d) {
-                v.push(d);
-            }
-            v
-        })
 }
 
 fn continue_link(rd: &Option<String>, app: &Application) -> maud::Markup {

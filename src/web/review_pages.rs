@@ -11,11 +11,10 @@ use super::csrf::{CsrfForm, CsrfToken};
 use super::error::{WebError, WebResult};
 use super::identity::{login_url, ClientIp, Viewer};
 use super::layout::{csrf_field, page, Frame};
-use super::request_pages::presets;
 use crate::clock::show;
 use crate::context::Context;
-use crate::decisions::{self, temporary_for, DecideError, Verdict};
-use crate::domain::{duration_text, Email, GrantDuration, Reason};
+use crate::decisions::{self, temporary_for, DecideError, Origin, Verdict};
+use crate::domain::{duration_text, presets, Email, GrantDuration, Reason};
 use crate::store::{RequestRow, ReviewTokenRow, Store};
 use crate::tokens;
 
@@ -219,7 +218,19 @@ pub async fn submit_review(
             .await
         }
     };
-    match decisions::decide(&ctx, row.request_id, &me, "email", verdict, ip.as_deref()).await {
+    match decisions::decide(
+        &ctx,
+        row.request_id,
+        &me,
+        Origin {
+            channel: "email",
+            client_ip: ip.as_deref(),
+            discord_user: None,
+        },
+        verdict,
+    )
+    .await
+    {
         Ok(_) => Ok(Redirect::to(&format!("/review/{token}")).into_response()),
         Err(e @ DecideError::TooLong { .. }) => {
             render(

@@ -158,9 +158,8 @@ async fn logout_and_revoke_end_access_on_the_next_request() {
         &app.ctx,
         id,
         &daypass::domain::Email::parse(&app.email("alice")).unwrap(),
-        "email",
+        daypass::decisions::Origin::new("email"),
         daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("1h").unwrap()),
-        None,
     )
     .await
     .unwrap();

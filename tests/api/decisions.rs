@@ -148,9 +148,8 @@ async fn an_approver_never_approves_their_own_request() {
         &app.ctx,
         id,
         &daypass::domain::Email::parse(&alice).unwrap(),
-        "email",
+        daypass::decisions::Origin::new("email"),
         daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("1h").unwrap()),
-        None,
     )
     .await
     .err()
@@ -330,7 +329,14 @@ async fn concurrent_decisions_make_exactly_one() {
                     daypass::domain::GrantDuration::parse("1h").unwrap(),
                 )
             };
-            daypass::decisions::decide(&ctx, id, &who, "email", verdict, None).await
+            daypass::decisions::decide(
+                &ctx,
+                id,
+                &who,
+                daypass::decisions::Origin::new("email"),
+                verdict,
+            )
+            .await
         }));
     }
     let mut ok = 0;

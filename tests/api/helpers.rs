@@ -39,8 +39,10 @@ sweep_every = "1h"
 
 [[approvers]]
 email = "alice-{tag}@example.com"
+discord_id = "1001"
 [[approvers]]
 email = "bob-{tag}@example.com"
+discord_id = "1002"
 
 [[applications]]
 slug = "grafana"
@@ -83,15 +85,29 @@ impl TestApp {
         extra: &str,
         clock: Clock,
     ) -> Self {
+        Self::spawn_full(dir, tag, base, extra, clock, &[]).await
+    }
+
+    /// As `spawn_in`, with more `DAYPASS__…` overrides that win over the defaults.
+    pub async fn spawn_full(
+        dir: tempfile::TempDir,
+        tag: String,
+        base: &str,
+        extra: &str,
+        clock: Clock,
+        more_env: &[(String, String)],
+    ) -> Self {
         let mail = maildev::shared();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let url = format!("http://127.0.0.1:{port}");
-        let text = format!("{base}\n{extra}").replace("{tag}", &tag);
+        let text = format!("{base}\n{extra}")
+            .replace("{tag}", &tag)
+            .replace("{dir}", &dir.path().display().to_string());
         let db = dir.path().join("daypass.db");
-        let env = [
+        let mut env = vec![
             ("DAYPASS__SERVER__PUBLIC_URL".to_string(), url.clone()),
             (
                 "DAYPASS__DATABASE__URL".to_string(),
@@ -106,6 +122,7 @@ impl TestApp {
                 dir.path().join("mail").display().to_string(),
             ),
         ];
+        env.extend_from_slice(more_env);
         let config_path = dir.path().join("daypass.toml");
         std::fs::write(&config_path, &text).expect("write config");
         let config = Config::from_toml(&text, env.clone()).expect("test config is valid");
@@ -123,7 +140,7 @@ impl TestApp {
             tag,
             dir,
             config_path,
-            env: env.to_vec(),
+            env,
             stop: Some(tx),
             handle: Some(handle),
         }
@@ -188,6 +205,23 @@ impl TestApp {
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .output()
             .expect("run the daypass binary")
+    }
+
+    /// A browser signed in as `email` without the email round trip (for tests about other things).
+    pub async fn signed_in(&self, email: &str) -> Browser {
+        let token = daypass::tokens::new_token();
+        let hash = daypass::tokens::hash(&token);
+        let now = self.ctx.clock.now_ms();
+        let expires = now + 3_600_000;
+        let mut tx = self.ctx.store.begin().await.unwrap();
+        daypass::store::Store::insert_session(&mut tx, &hash, email, now, expires)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        self.ctx.cache.put_session(hash, email.to_string(), expires);
+        let mut b = self.browser();
+        b.cookies.insert("daypass_session".into(), token);
+        b
     }
 
     pub async fn sweep(&self) -> daypass::scheduler::SweepReport {

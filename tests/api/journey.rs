@@ -157,9 +157,8 @@ async fn the_scheduler_expires_grants_on_its_own() {
         &app.ctx,
         id,
         &daypass::domain::Email::parse(&app.email("bob")).unwrap(),
-        "email",
+        daypass::decisions::Origin::new("email"),
         daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("1m").unwrap()),
-        None,
     )
     .await
     .unwrap();

@@ -4,6 +4,8 @@ mod auth;
 mod cli;
 mod config_errors;
 mod decisions;
+mod discord;
+mod fake_discord;
 mod helpers;
 mod journey;
 mod login;

@@ -16,9 +16,8 @@ async fn grants_that_expired_while_daypass_was_down_are_revoked_at_start() {
         &app.ctx,
         id,
         &daypass::domain::Email::parse(&app.email("alice")).unwrap(),
-        "email",
+        daypass::decisions::Origin::new("email"),
         daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("30m").unwrap()),
-        None,
     )
     .await
     .unwrap();

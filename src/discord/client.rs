@@ -1,0 +1,86 @@
+//! Talking to Discord's REST API through serenity's HTTP client.
+use std::sync::Arc;
+
+use serenity::all::{ChannelId, CreateAllowedMentions, CreateMessage, EditMessage, MessageId};
+use serenity::http::{Http, HttpBuilder, HttpError};
+
+use crate::config::DiscordConfig;
+use crate::notify::email::SendError;
+
+pub const DISCORD_API: &str = "https://discord.com";
+
+#[derive(Clone)]
+pub struct DiscordClient {
+    http: Arc<Http>,
+    pub channel: ChannelId,
+}
+
+impl DiscordClient {
+    pub fn new(config: &DiscordConfig, token: &str) -> anyhow::Result<Self> {
+        let channel: u64 = config
+            .channel_id
+            .parse()
+            .map_err(|_| anyhow::anyhow!("discord.channel_id: not a channel id"))?;
+        let mut builder =
+            HttpBuilder::new(token).default_allowed_mentions(CreateAllowedMentions::new());
+        if config.api_base != DISCORD_API {
+            // A stand-in API (tests): serenity's rate limiter would bypass the proxy.
+            builder = builder
+                .proxy(config.api_base.clone())
+                .ratelimiter_disabled(true);
+        }
+        Ok(Self {
+            http: Arc::new(builder.build()),
+            channel: ChannelId::new(channel.max(1)),
+        })
+    }
+
+    pub fn http(&self) -> Arc<Http> {
+        self.http.clone()
+    }
+
+    /// Posts a new message; returns its id.
+    pub async fn post(&self, message: CreateMessage) -> Result<String, SendError> {
+        self.http
+            .send_message(self.channel, vec![], &message)
+            .await
+            .map(|m| m.id.to_string())
+            .map_err(classify)
+    }
+
+    pub async fn edit(&self, message_id: &str, edit: EditMessage) -> Result<(), SendError> {
+        let id: u64 = message_id.parse().map_err(|_| SendError {
+            message: format!("stored Discord message id {message_id:?} is not a snowflake"),
+            permanent: true,
+        })?;
+        self.http
+            .edit_message(self.channel, MessageId::new(id.max(1)), &edit, vec![])
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+}
+
+/// Server errors and rate limits are worth another try later; a refused token or a missing
+/// channel is not.
+fn classify(e: serenity::Error) -> SendError {
+    let permanent = match &e {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => {
+            let status = r.status_code.as_u16();
+            !(status == 429 || status >= 500)
+        }
+        serenity::Error::Http(HttpError::Request(_)) => false,
+        serenity::Error::Model(_) | serenity::Error::Json(_) => true,
+        _ => false,
+    };
+    let message = match &e {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => {
+            format!(
+                "Discord answered {} to {} {}: {}",
+                r.status_code, r.method, r.url, r.error.message
+            )
+        }
+        other => format!("Discord: {other}"),
+    };
+    SendError { message, permanent }
+}

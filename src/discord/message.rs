@@ -1,0 +1,200 @@
+//! The Discord message that shows one request: an embed with the facts, and the controls that
+//! still make sense (a duration menu and Approve/Deny while pending, Revoke while a grant is live).
+use serenity::all::{
+    ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter, CreateSelectMenu,
+    CreateSelectMenuKind, CreateSelectMenuOption,
+};
+
+use crate::clock::show;
+use crate::domain::{duration_text, presets, GrantDuration};
+use crate::store::{GrantRow, RequestRow};
+
+pub struct RequestView<'a> {
+    pub request: &'a RequestRow,
+    pub grant: Option<&'a GrantRow>,
+    pub app_name: &'a str,
+    /// The policy's cap as configured now; `None` if the policy is gone.
+    pub max: Option<GrantDuration>,
+    /// The duration picked in the menu, if someone picked one.
+    pub selected: Option<GrantDuration>,
+    pub now: i64,
+}
+
+const GREY: u32 = 0x99_aa_b5;
+const BLUE: u32 = 0x58_65_f2;
+const GREEN: u32 = 0x2e_a0_43;
+const RED: u32 = 0xcf_22_2e;
+
+/// Discord markdown is live in embeds: requesters' text must not format, link or mention.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\*_~`|>#[]()<@".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn unix(ms: i64) -> i64 {
+    ms.div_euclid(1000)
+}
+
+/// The duration the menu shows as chosen: the pick, else the wish, else 1h, within the cap.
+pub fn chosen(v: &RequestView<'_>, max: GrantDuration) -> GrantDuration {
+    v.selected
+        .or_else(|| {
+            v.request
+                .wished_ms
+                .and_then(|w| GrantDuration::from_minutes(w / 60_000).ok())
+        })
+        .filter(|d| *d <= max)
+        .unwrap_or_else(|| {
+            presets(max)
+                .into_iter()
+                .find(|d| d.minutes() >= 60)
+                .unwrap_or(max)
+        })
+}
+
+pub fn status_line(v: &RequestView<'_>) -> (String, u32) {
+    let r = v.request;
+    let by = r.decided_by.as_deref().unwrap_or("an approver");
+    match (r.state.as_str(), v.grant) {
+        ("pending", _) => (
+            format!(
+                "Waiting for an approver · the request expires <t:{}:R>",
+                unix(r.expires_at)
+            ),
+            BLUE,
+        ),
+        ("approved", Some(g)) if g.state == "active" && g.expires_at > v.now => (
+            format!(
+                "Approved by {} for {} — expires {}",
+                escape(&g.approved_by),
+                duration_text(g.expires_at - g.approved_at),
+                show(g.expires_at)
+                    .split(' ')
+                    .nth(1)
+                    .map(|t| format!("{t} UTC"))
+                    .unwrap_or_default()
+            ),
+            GREEN,
+        ),
+        ("approved", Some(g)) if g.state == "revoked" => (
+            format!(
+                "Revoked by {}{}",
+                escape(g.ended_by.as_deref().unwrap_or("an administrator")),
+                g.end_reason
+                    .as_deref()
+                    .map(|x| format!(": {}", escape(x)))
+                    .unwrap_or_default()
+            ),
+            GREY,
+        ),
+        ("approved", Some(g)) => (
+            format!(
+                "Expired — access ended at {} (approved by {})",
+                show(g.expires_at),
+                escape(&g.approved_by)
+            ),
+            GREY,
+        ),
+        ("denied", _) => (
+            format!(
+                "Denied by {}{}",
+                escape(by),
+                r.reason
+                    .as_deref()
+                    .filter(|x| !x.is_empty())
+                    .map(|x| format!(": {}", escape(x)))
+                    .unwrap_or_default()
+            ),
+            RED,
+        ),
+        ("expired", _) => ("Expired unanswered".to_string(), GREY),
+        ("cancelled", _) => ("Cancelled by the requester".to_string(), GREY),
+        (other, _) => (other.to_string(), GREY),
+    }
+}
+
+pub fn embed(v: &RequestView<'_>) -> CreateEmbed {
+    let r = v.request;
+    let (status, colour) = status_line(v);
+    let mut e = CreateEmbed::new()
+        .title(format!("Access request #{}: {}", r.id, v.app_name))
+        .description(escape(&r.justification))
+        .colour(colour)
+        .field("Requester", escape(&r.requester), true)
+        .field("Application", escape(v.app_name), true)
+        .field("Requested", format!("<t:{}:f>", unix(r.created_at)), true)
+        .field(
+            "Request expires",
+            format!("<t:{}:f>", unix(r.expires_at)),
+            true,
+        );
+    if let Some(w) = r.wished_ms {
+        e = e.field("Wished duration", duration_text(w), true);
+    }
+    if let Some(max) = v.max {
+        e = e.field("At most", max.to_string(), true);
+    }
+    e.field("Status", status, false)
+        .footer(CreateEmbedFooter::new("daypass"))
+}
+
+pub fn components(v: &RequestView<'_>) -> Vec<CreateActionRow> {
+    let r = v.request;
+    match (r.state.as_str(), v.grant, v.max) {
+        ("pending", _, Some(max)) if r.expires_at > v.now => {
+            let picked = chosen(v, max);
+            let options = presets(max)
+                .into_iter()
+                .map(|d| {
+                    CreateSelectMenuOption::new(d.to_string(), d.minutes().to_string())
+                        .default_selection(d == picked)
+                })
+                .collect();
+            let menu = CreateSelectMenu::new(
+                format!("daypass:duration:{}", r.id),
+                CreateSelectMenuKind::String { options },
+            )
+            .placeholder("Duration");
+            vec![
+                CreateActionRow::SelectMenu(menu),
+                CreateActionRow::Buttons(vec![
+                    CreateButton::new(format!("daypass:approve:{}:{}", r.id, picked.minutes()))
+                        .label(format!("Approve for {picked}"))
+                        .style(ButtonStyle::Success),
+                    CreateButton::new(format!("daypass:deny:{}", r.id))
+                        .label("Deny")
+                        .style(ButtonStyle::Danger),
+                ]),
+            ]
+        }
+        ("approved", Some(g), _) if g.state == "active" && g.expires_at > v.now => {
+            vec![CreateActionRow::Buttons(vec![CreateButton::new(format!(
+                "daypass:revoke:{}",
+                g.id
+            ))
+            .label("Revoke")
+            .style(ButtonStyle::Danger)])]
+        }
+        _ => vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn markdown_and_mentions_are_escaped() {
+        assert_eq!(
+            escape("**bold** @everyone <@123>"),
+            "\\*\\*bold\\*\\* \\@everyone \\<\\@123\\>"
+        );
+        assert_eq!(escape("[x](https://evil)"), "\\[x\\]\\(https://evil\\)");
+    }
+}
