@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Runs every test of daypass. On a fresh Debian machine (as root) it first installs what the
-# tests need: Node.js and npm for maildev (the real SMTP server the tests send mail to).
+# tests need: maildev (the real SMTP server the tests send mail to), nginx and Caddy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-if ! command -v npm >/dev/null 2>&1; then
-  step "installing Node.js and npm (apt)"
+# Debian packages: Node.js/npm (for maildev), nginx and Caddy (the reverse-proxy tests).
+need=()
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+[ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v caddy >/dev/null 2>&1 || need+=(caddy)
+if [ ${#need[@]} -gt 0 ]; then
+  step "installing ${need[*]} (apt)"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 if [ ! -x .tools/node_modules/.bin/maildev ]; then
   step "installing maildev 3.0.0 into .tools/ (npm)"

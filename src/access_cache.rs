@@ -22,8 +22,8 @@ pub struct CachedGrant {
 #[derive(Default)]
 pub struct AccessCache {
     sessions: RwLock<HashMap<Vec<u8>, CachedSession>>,
-    /// (email, application slug) → the live grant.
-    grants: RwLock<HashMap<(String, String), CachedGrant>>,
+    /// email → application slug → the live grant. Nested so lookups borrow `&str`s and allocate nothing.
+    grants: RwLock<HashMap<String, HashMap<String, CachedGrant>>>,
     last_audit_id: AtomicI64,
 }
 
@@ -65,24 +65,30 @@ impl AccessCache {
     pub fn grant(&self, email: &str, slug: &str, now: i64) -> Option<CachedGrant> {
         let grants = self.grants.read().unwrap_or_else(|e| e.into_inner());
         grants
-            .get(&(email.to_string(), slug.to_string()))
+            .get(email)
+            .and_then(|apps| apps.get(slug))
             .copied()
             .filter(|g| g.expires_at > now)
     }
 
     pub fn put_grant(&self, g: &GrantRow) {
         let mut grants = self.grants.write().unwrap_or_else(|e| e.into_inner());
-        let key = (g.email.clone(), g.app_slug.clone());
         if g.state == "active" {
-            grants.insert(
-                key,
-                CachedGrant {
-                    id: g.id,
-                    expires_at: g.expires_at,
-                },
-            );
-        } else if grants.get(&key).is_some_and(|c| c.id == g.id) {
-            grants.remove(&key);
+            let cached = CachedGrant {
+                id: g.id,
+                expires_at: g.expires_at,
+            };
+            grants
+                .entry(g.email.clone())
+                .or_default()
+                .insert(g.app_slug.clone(), cached);
+        } else if let Some(apps) = grants.get_mut(&g.email) {
+            if apps.get(&g.app_slug).is_some_and(|c| c.id == g.id) {
+                apps.remove(&g.app_slug);
+            }
+            if apps.is_empty() {
+                grants.remove(&g.email);
+            }
         }
     }
 
@@ -91,7 +97,10 @@ impl AccessCache {
         self.grants
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, g| g.expires_at > now);
+            .retain(|_, apps| {
+                apps.retain(|_, g| g.expires_at > now);
+                !apps.is_empty()
+            });
         self.sessions
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -100,7 +109,11 @@ impl AccessCache {
 
     pub fn live_grant_count(&self, now: i64) -> usize {
         let grants = self.grants.read().unwrap_or_else(|e| e.into_inner());
-        grants.values().filter(|g| g.expires_at > now).count()
+        grants
+            .values()
+            .flat_map(|apps| apps.values())
+            .filter(|g| g.expires_at > now)
+            .count()
     }
 
     /// Applies grant changes recorded in the audit log since the last call, whoever wrote them.

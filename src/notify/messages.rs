@@ -65,7 +65,7 @@ pub fn render(config: &Config, event: &Event<'_>) -> Vec<Mail> {
                 Mail {
                     kind: "review_request",
                     to: approver.clone(),
-                    subject: format!("Access request: {} → {app_name}", request.requester),
+                    subject: format!("Access request #{}: {} → {app_name}", request.id, request.requester),
                     text,
                     html: wrap(html! {
                         p { strong { (request.requester) } " asks for access to " strong { (app_name) } "." }

@@ -8,7 +8,7 @@ use maud::html;
 use super::csrf::CsrfToken;
 use super::error::WebResult;
 use super::identity::Viewer;
-use super::layout::{page, Frame};
+use super::layout::{csrf_field, page, Frame};
 use crate::clock::show;
 use crate::config::EmailTransport;
 use crate::context::Context;
@@ -50,7 +50,14 @@ pub async fn home(
             Access::Persistent(_) => html! { span { "You have access." } },
             Access::OnRequest(..) => {
                 if let Some(g) = ctx.cache.grant(me.as_str(), &app.slug, now) {
-                    html! { span { "Access until " strong { time datetime=(crate::clock::rfc3339(g.expires_at)) { (show(g.expires_at)) } } "." } }
+                    html! {
+                        span { "Access until " strong { time datetime=(crate::clock::rfc3339(g.expires_at)) { (show(g.expires_at)) } } "." }
+                        form.inline method="post" action=(format!("/grants/{}/revoke", g.id)) {
+                            (csrf_field(&csrf))
+                            input type="hidden" name="next" value="/";
+                            button.secondary type="submit" { "I'm done — end access now" }
+                        }
+                    }
                 } else if let Some(r) = ctx
                     .store
                     .pending_request_of(me.as_str(), &app.slug, now)

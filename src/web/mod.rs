@@ -4,6 +4,7 @@ mod csrf;
 mod discord_endpoint;
 mod error;
 mod forward_auth;
+mod grant_actions;
 mod health;
 mod home;
 mod identity;
@@ -47,6 +48,7 @@ pub fn router(ctx: Arc<Context>) -> Router {
             get(request_pages::show_form).post(request_pages::submit),
         )
         .route("/requests/{id}", get(status_page::status))
+        .route("/grants/{id}/revoke", post(grant_actions::revoke))
         .route(
             "/review/{token}",
             get(review_pages::show_review).post(review_pages::submit_review),

@@ -116,6 +116,15 @@ async fn render(
                 ("approved", Some(g)) => {
                     p.ok role="status" { "Approved by " (g.approved_by) " at " (show(g.approved_at)) " for "
                         (duration_text(g.expires_at - g.approved_at)) "; access " @if g.state == "active" && g.expires_at > now { "until " } @else { "ended " } (show(g.ended_at.unwrap_or(g.expires_at))) "." }
+                    @if g.state == "active" && g.expires_at > now {
+                        form method="post" action=(format!("/grants/{}/revoke", g.id)) {
+                            (csrf_field(csrf))
+                            input type="hidden" name="next" value=(format!("/review/{token}"));
+                            label for="revoke-reason" { "Reason for ending it early (optional)" }
+                            input #revoke-reason name="reason" maxlength="1000";
+                            button.danger type="submit" { "Revoke access now" }
+                        }
+                    }
                 }
                 ("denied", _) => {
                     p.error role="status" { "Denied by " (request.decided_by.as_deref().unwrap_or("an approver")) " at "

@@ -246,3 +246,94 @@ async fn header_identity_is_trusted_only_from_trusted_proxies() {
         "the header from an untrusted peer is ignored"
     );
 }
+
+#[tokio::test]
+async fn the_holder_or_an_approver_can_end_a_grant_from_the_web_and_nobody_else() {
+    let app = TestApp::spawn().await;
+    let carol = app.email("carol");
+    let mut holder = app.signed_in(&carol).await;
+    let id = make_request(&app, &mut holder, "1h").await;
+    let alice = daypass::domain::Email::parse(&app.email("alice")).unwrap();
+    let approve = || {
+        daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("1h").unwrap())
+    };
+    let g = daypass::decisions::decide(
+        &app.ctx,
+        id,
+        &alice,
+        daypass::decisions::Origin::new("email"),
+        approve(),
+    )
+    .await
+    .unwrap()
+    .grant
+    .unwrap();
+    // A stranger cannot even see it.
+    let mut dave = app.signed_in(&app.email("dave")).await;
+    let res = dave
+        .submit("/", &format!("/grants/{}/revoke", g.id), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.auth(&holder, "grafana.test", &[]).await.status,
+        StatusCode::OK
+    );
+    // "I'm done" from the home page.
+    let home = holder.open("/").await;
+    assert!(
+        home.body.contains("I&#39;m done") || home.body.contains("I'm done"),
+        "{}",
+        home.body
+    );
+    let res = holder
+        .submit("/", &format!("/grants/{}/revoke", g.id), &[("next", "/")])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.auth(&holder, "grafana.test", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let res = holder
+        .submit("/", &format!("/grants/{}/revoke", g.id), &[])
+        .await;
+    assert_eq!(res.status, StatusCode::CONFLICT, "already ended");
+
+    // An approver ends the next one from the review page.
+    let id = make_request(&app, &mut holder, "1h").await;
+    let link = crate::helpers::review_path(
+        &app.mail()
+            .wait_for(&app.email("bob"), &format!("Access request #{id}:"))
+            .await,
+    );
+    let mut bob = app.signed_in(&app.email("bob")).await;
+    bob.submit(&link, &link, &[("decision", "approve"), ("duration", "1h")])
+        .await;
+    assert_eq!(
+        app.auth(&holder, "grafana.test", &[]).await.status,
+        StatusCode::OK
+    );
+    let page = bob.open(&link).await;
+    assert!(page.body.contains("Revoke access now"));
+    let grant_id: i64 = sqlx::query_scalar("SELECT id FROM grants WHERE request_id = ?")
+        .bind(id)
+        .fetch_one(&app.db().await)
+        .await
+        .unwrap();
+    let res = bob
+        .submit(
+            &link,
+            &format!("/grants/{grant_id}/revoke"),
+            &[("reason", "incident over"), ("next", &link)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.auth(&holder, "grafana.test", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let mail = app
+        .mail()
+        .wait_for_text(&carol, "Access ended", "incident over")
+        .await;
+    assert!(mail.text.contains(&app.email("bob")), "says who ended it");
+}

@@ -63,7 +63,15 @@ impl DiscordTest {
 
     /// A request by `requester` for grafana, made through the library (no login round trip).
     pub async fn request(&self, requester: &str, wish: Option<&str>) -> i64 {
-        let ctx = &self.app.ctx;
+        Self::request_in(&self.app, requester, wish).await
+    }
+
+    pub async fn request_as(app: &TestApp, requester: &str) -> i64 {
+        Self::request_in(app, requester, None).await
+    }
+
+    pub async fn request_in(app: &TestApp, requester: &str, wish: Option<&str>) -> i64 {
+        let ctx = &app.ctx;
         let grafana = ctx.config.application("grafana").unwrap();
         let who = Email::parse(requester).unwrap();
         let Access::OnRequest(policy, temporary) = evaluate(grafana, &who) else {

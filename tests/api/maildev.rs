@@ -103,20 +103,24 @@ impl MailDev {
 
     /// Waits (at most 15 s) for a mail to `to` whose subject contains `subject`.
     pub async fn wait_for(&self, to: &str, subject: &str) -> Mail {
+        self.wait_for_text(to, subject, "").await
+    }
+
+    /// Waits for a mail to `to` whose subject contains `subject` and whose text contains `text`.
+    pub async fn wait_for_text(&self, to: &str, subject: &str, text: &str) -> Mail {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            if let Some(m) = self
-                .to(to)
-                .await
+            let mails = self.to(to).await;
+            let found = mails
                 .into_iter()
                 .rev()
-                .find(|m| m.subject.contains(subject))
-            {
+                .find(|m| m.subject.contains(subject) && m.text.contains(text));
+            if let Some(m) = found {
                 return m;
             }
             assert!(
                 Instant::now() < deadline,
-                "no mail to {to} with subject containing {subject:?} within 15 s"
+                "no mail to {to} with subject containing {subject:?} and text containing {text:?} within 15 s"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

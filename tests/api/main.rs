@@ -10,5 +10,6 @@ mod helpers;
 mod journey;
 mod login;
 mod maildev;
+mod proxies;
 mod requests;
 mod restart;

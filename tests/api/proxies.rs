@@ -1,0 +1,306 @@
+//! The shipped nginx and Caddy configs, run for real in front of a small upstream.
+use std::net::TcpListener as StdListener;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::Router;
+use reqwest::StatusCode;
+use tokio::process::{Child, Command};
+
+use crate::helpers::TestApp;
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An application that says who daypass told it the user is, and counts its hits.
+async fn upstream() -> (u16, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let app = Router::new().fallback(get(move |headers: HeaderMap| {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let user = headers
+                .get("x-daypass-user")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_string();
+            format!("upstream saw user={user}")
+        }
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (port, hits)
+}
+
+fn tool(name: &str) -> String {
+    for dir in ["/usr/sbin", "/usr/bin", "/usr/local/bin"] {
+        let p = format!("{dir}/{name}");
+        if std::path::Path::new(&p).exists() {
+            return p;
+        }
+    }
+    panic!(
+        "{name} is not installed: scripts/test.sh installs it (apt-get install nginx-light caddy)"
+    );
+}
+
+async fn wait_for_port(port: u16, child: &mut Child, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited early: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on {port} within 15 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The shipped `config/proxies/nginx.conf`, pointed at this test's ports.
+async fn start_nginx(app: &TestApp, upstream: u16) -> (Child, u16) {
+    let port = free_port();
+    let daypass_port = app.url.rsplit(':').next().unwrap();
+    let dir = app.dir.path().join("nginx");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/proxies/nginx.conf"
+    ))
+    .unwrap();
+    let servers = shipped
+        .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{daypass_port}"))
+        .replace("127.0.0.1:3000", &format!("127.0.0.1:{upstream}"))
+        .replace("grafana.example.com", "grafana.test");
+    let d = dir.display();
+    let conf = format!(
+        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+         events {{ worker_connections 256; }}\n\
+         http {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
+         fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n{servers}\n}}\n"
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    let mut child = Command::new(tool("nginx"))
+        .args([
+            "-e",
+            &format!("{d}/error.log"),
+            "-p",
+            &d.to_string(),
+            "-c",
+            &format!("{d}/nginx.conf"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start nginx");
+    wait_for_port(port, &mut child, "nginx").await;
+    (child, port)
+}
+
+/// The shipped `config/proxies/Caddyfile`, pointed at this test's ports.
+async fn start_caddy(app: &TestApp, upstream: u16) -> (Child, u16) {
+    let port = free_port();
+    let daypass_port = app.url.rsplit(':').next().unwrap();
+    let dir = app.dir.path().join("caddy");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/proxies/Caddyfile"
+    ))
+    .unwrap();
+    let sites = shipped
+        .replace(
+            "grafana.example.com {",
+            &format!("http://grafana.test:{port} {{"),
+        )
+        .replace(
+            "daypass.example.com {",
+            &format!("http://daypass.test:{port} {{"),
+        )
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{daypass_port}"))
+        .replace("127.0.0.1:3000", &format!("127.0.0.1:{upstream}"));
+    let conf = format!(
+        "{{\n\tadmin off\n\tauto_https off\n\tstorage file_system {}/data\n}}\n\n{sites}",
+        dir.display()
+    );
+    std::fs::write(dir.join("Caddyfile"), conf).unwrap();
+    let mut child = Command::new(tool("caddy"))
+        .args(["run", "--adapter", "caddyfile", "--config"])
+        .arg(dir.join("Caddyfile"))
+        .env("HOME", &dir)
+        .env("XDG_DATA_HOME", dir.join("xdg-data"))
+        .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start caddy");
+    wait_for_port(port, &mut child, "caddy").await;
+    (child, port)
+}
+
+struct Proxied {
+    client: reqwest::Client,
+    base: String,
+    host: String,
+}
+
+impl Proxied {
+    fn new(port: u16, host: &str) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            client,
+            base: format!("http://127.0.0.1:{port}"),
+            host: host.to_string(),
+        }
+    }
+
+    /// A browser-style GET of `path` through the proxy.
+    async fn get(
+        &self,
+        path: &str,
+        session: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> (StatusCode, String, String) {
+        let mut req = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("Host", &self.host)
+            .header("Accept", "text/html");
+        if let Some(s) = session {
+            req = req.header("Cookie", format!("daypass_session={s}"));
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let location = res
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (status, location, res.text().await.unwrap_or_default())
+    }
+}
+
+async fn journey_through(app: &TestApp, proxy: Proxied, hits: Arc<AtomicUsize>, scheme_host: &str) {
+    let carol = app.email("carol");
+    let browser = app.signed_in(&carol).await;
+    let session = browser.cookies["daypass_session"].clone();
+
+    // Not signed in: sent to daypass's request page, with the original URL (query and all) as rd.
+    let (status, location, _) = proxy.get("/d/abc?from=now-1h&to=now", None, &[]).await;
+    assert_eq!(status, StatusCode::FOUND);
+    let rd = url::form_urlencoded::byte_serialize(
+        format!("{scheme_host}/d/abc?from=now-1h&to=now").as_bytes(),
+    )
+    .collect::<String>();
+    assert_eq!(location, format!("{}/request/grafana?rd={rd}", app.url));
+    // Signed in, but no grant yet: the same.
+    let (status, location, _) = proxy.get("/", Some(&session), &[]).await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(location.contains("/request/grafana?rd="));
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the application was never reached"
+    );
+
+    // With a live grant the request reaches the application, which learns who it is,
+    // whatever the client claims.
+    let id = crate::discord::DiscordTest::request_as(app, &carol).await;
+    let decided = daypass::decisions::decide(
+        &app.ctx,
+        id,
+        &daypass::domain::Email::parse(&app.email("alice")).unwrap(),
+        daypass::decisions::Origin::new("email"),
+        daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("1h").unwrap()),
+    )
+    .await
+    .unwrap();
+    let (status, _, body) = proxy
+        .get(
+            "/d/abc",
+            Some(&session),
+            &[("X-Daypass-User", "sre@example.com")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, format!("upstream saw user={carol}"));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+    // Revoked from the web ("I'm done"): the very next request is refused.
+    let mut browser = browser;
+    let res = browser
+        .submit(
+            "/",
+            &format!("/grants/{}/revoke", decided.grant.unwrap().id),
+            &[("next", "/")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let (status, _, _) = proxy.get("/d/abc", Some(&session), &[]).await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+    // A deny policy: 403 through the proxy.
+    let blocked = app
+        .signed_in(&format!("mallory-{}@blocked.example", app.tag))
+        .await;
+    let (status, _, _) = proxy
+        .get("/", Some(&blocked.cookies["daypass_session"]), &[])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn nginx_auth_request_sends_strangers_to_daypass_and_lets_grant_holders_through() {
+    let app = TestApp::spawn().await;
+    let (upstream, hits) = upstream().await;
+    let (_nginx, port) = start_nginx(&app, upstream).await;
+    journey_through(
+        &app,
+        Proxied::new(port, "grafana.test"),
+        hits,
+        "http://grafana.test",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn caddy_forward_auth_sends_strangers_to_daypass_and_lets_grant_holders_through() {
+    let app = TestApp::spawn().await;
+    let (upstream, hits) = upstream().await;
+    let (_caddy, port) = start_caddy(&app, upstream).await;
+    let host = format!("grafana.test:{port}");
+    journey_through(
+        &app,
+        Proxied::new(port, &host),
+        hits,
+        &format!("http://{host}"),
+    )
+    .await;
+}
