@@ -3,20 +3,39 @@
 //! `refresh_from_audit` picks up changes written by other processes (the CLI).
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
+use axum::http::HeaderValue;
+
+use crate::domain::Email;
 use crate::store::{GrantRow, Store};
 
-#[derive(Clone, Debug)]
-pub struct CachedSession {
-    pub email: String,
-    pub expires_at: i64,
+/// A signed-in person as `/auth` needs them: parsed once, with the header value ready.
+#[derive(Debug)]
+pub struct Identity {
+    pub email: Email,
+    pub header: Option<HeaderValue>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+impl Identity {
+    pub fn new(email: Email) -> Self {
+        let header = HeaderValue::from_str(email.as_str()).ok();
+        Self { email, header }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct CachedSession {
+    who: Arc<Identity>,
+    expires_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CachedGrant {
     pub id: i64,
     pub expires_at: i64,
+    /// `expires_at` as RFC 3339, formatted once for `X-Daypass-Grant-Expires`.
+    pub expires_header: Option<HeaderValue>,
 }
 
 #[derive(Default)]
@@ -35,7 +54,9 @@ impl AccessCache {
             .last_audit_id
             .store(store.last_audit_id().await?, Ordering::SeqCst);
         for s in store.live_sessions(now).await? {
-            cache.put_session(s.id_hash, s.email, s.expires_at);
+            if let Ok(email) = Email::parse(&s.email) {
+                cache.put_session(s.id_hash, email, s.expires_at);
+            }
         }
         for g in store.live_grants(now).await? {
             cache.put_grant(&g);
@@ -43,17 +64,18 @@ impl AccessCache {
         Ok(cache)
     }
 
-    pub fn session(&self, id_hash: &[u8], now: i64) -> Option<String> {
+    pub fn session(&self, id_hash: &[u8], now: i64) -> Option<Arc<Identity>> {
         let sessions = self.sessions.read().unwrap_or_else(|e| e.into_inner());
         sessions
             .get(id_hash)
             .filter(|s| s.expires_at > now)
-            .map(|s| s.email.clone())
+            .map(|s| s.who.clone())
     }
 
-    pub fn put_session(&self, id_hash: Vec<u8>, email: String, expires_at: i64) {
+    pub fn put_session(&self, id_hash: Vec<u8>, email: Email, expires_at: i64) {
+        let who = Arc::new(Identity::new(email));
         let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
-        sessions.insert(id_hash, CachedSession { email, expires_at });
+        sessions.insert(id_hash, CachedSession { who, expires_at });
     }
 
     pub fn remove_session(&self, id_hash: &[u8]) {
@@ -67,8 +89,8 @@ impl AccessCache {
         grants
             .get(email)
             .and_then(|apps| apps.get(slug))
-            .copied()
             .filter(|g| g.expires_at > now)
+            .cloned()
     }
 
     pub fn put_grant(&self, g: &GrantRow) {
@@ -77,6 +99,7 @@ impl AccessCache {
             let cached = CachedGrant {
                 id: g.id,
                 expires_at: g.expires_at,
+                expires_header: HeaderValue::from_str(&crate::clock::rfc3339(g.expires_at)).ok(),
             };
             grants
                 .entry(g.email.clone())

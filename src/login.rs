@@ -100,8 +100,9 @@ pub async fn verify(
     let expires_at = now + ctx.config.server.session_ttl.as_millis() as i64;
     Store::insert_session(&mut tx, &session_hash, &row.email, now, expires_at).await?;
     tx.commit().await?;
-    ctx.cache
-        .put_session(session_hash, row.email.clone(), expires_at);
+    if let Ok(email) = Email::parse(&row.email) {
+        ctx.cache.put_session(session_hash, email, expires_at);
+    }
     Ok((session, row.email))
 }
 

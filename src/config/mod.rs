@@ -172,15 +172,15 @@ impl Application {
 /// `grafana.example.com` matches `grafana.example.com` and `grafana.example.com:443`
 /// style authorities only when the configured host names no port; a configured port must match.
 pub fn host_matches(configured: &str, authority: &str) -> bool {
-    let authority = authority.trim().to_ascii_lowercase();
+    let authority = authority.trim();
     if configured.contains(':') {
-        return authority == configured;
+        return authority.eq_ignore_ascii_case(configured);
     }
     let host = match authority.rsplit_once(':') {
-        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h.to_string(),
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
         _ => authority,
     };
-    host == configured
+    host.eq_ignore_ascii_case(configured)
 }
 
 #[derive(Clone, Debug)]

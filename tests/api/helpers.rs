@@ -218,7 +218,9 @@ impl TestApp {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        self.ctx.cache.put_session(hash, email.to_string(), expires);
+        self.ctx
+            .cache
+            .put_session(hash, daypass::domain::Email::parse(email).unwrap(), expires);
         let mut b = self.browser();
         b.cookies.insert("daypass_session".into(), token);
         b
