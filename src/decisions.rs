@@ -45,6 +45,10 @@ pub enum DecideError {
         "The policy this request was made under no longer exists; the requester must ask again."
     )]
     PolicyGone,
+    #[error("You have already approved this request; it is waiting for other approvers.")]
+    AlreadyApproved,
+    #[error("The access this extension was for has already ended; the requester must ask again.")]
+    GrantEnded,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -62,7 +66,10 @@ fn already(r: &RequestRow) -> String {
 
 pub struct Decided {
     pub request: RequestRow,
+    /// The grant made, or extended, by this decision.
     pub grant: Option<GrantRow>,
+    /// For a request that needs several approvals and is still waiting: (approvals so far, needed).
+    pub waiting: Option<(i64, i64)>,
 }
 
 /// The temporary block of the policy a request was made under, as the config says now.
@@ -77,7 +84,9 @@ pub fn temporary_for<'c>(
         .and_then(|p| p.temporary.as_ref().map(|t| (app.name.as_str(), t)))
 }
 
-/// Decides `request_id` as `approver` through `channel` (`email`, `discord`).
+/// Decides `request_id` as `approver`. With a quorum (`approvals_needed` > 1), an approval is
+/// recorded until enough distinct approvers agree; the shortest chosen duration wins; one deny
+/// denies. Approving an extension moves the live grant's end instead of making a new grant.
 pub async fn decide(
     ctx: &Context,
     request_id: i64,
@@ -91,7 +100,13 @@ pub async fn decide(
         .ok_or(DecideError::NotFound)?;
     let (app_name, temporary) = temporary_for(ctx, &request).ok_or(DecideError::PolicyGone)?;
     let requester = Email::parse(&request.requester).map_err(|_| DecideError::NotFound)?;
-    policy::may_decide(temporary, approver, &requester).map_err(DecideError::NotAllowed)?;
+    policy::may_decide(
+        temporary,
+        approver,
+        &requester,
+        request.escalated_at.is_some(),
+    )
+    .map_err(DecideError::NotAllowed)?;
     if let Verdict::Approve(d) = verdict {
         if d > temporary.max_duration {
             return Err(DecideError::TooLong {
@@ -100,16 +115,18 @@ pub async fn decide(
         }
     }
     let now = ctx.clock.now_ms();
-    let (state, reason, duration_ms) = match &verdict {
-        Verdict::Approve(d) => ("approved", None, Some(d.as_millis())),
-        Verdict::Deny(r) => ("denied", r.as_option(), None),
+    let (reason, duration_ms) = match &verdict {
+        Verdict::Approve(d) => (None, Some(d.as_millis())),
+        Verdict::Deny(r) => (r.as_option(), None),
     };
     let mut tx = ctx.store.begin().await?;
     let audit = NewAudit {
         at: now,
+        action: "decision_refused",
         actor: approver.as_str(),
         channel,
         request_id: Some(request_id),
+        grant_id: request.extends_grant_id,
         app_slug: Some(&request.app_slug),
         subject: Some(&request.requester),
         justification: Some(&request.justification),
@@ -117,7 +134,61 @@ pub async fn decide(
         reason,
         client_ip: origin.client_ip,
         discord_user: origin.discord_user,
-        ..Default::default()
+    };
+    // The duration the grant gets: this approval's, or with a quorum the shortest of them all.
+    let mut duration = duration_ms;
+    if let (Verdict::Approve(d), true) = (&verdict, request.approvals_needed > 1) {
+        let current = Store::request(&mut *tx, request_id)
+            .await?
+            .ok_or(DecideError::NotFound)?;
+        if current.state != "pending" || current.expires_at <= now {
+            Store::append_audit(&mut tx, &audit).await?;
+            tx.commit().await?;
+            return Err(DecideError::AlreadyDecided(Box::new(current)));
+        }
+        if !Store::insert_approval(
+            &mut tx,
+            request_id,
+            approver.as_str(),
+            d.as_millis(),
+            now,
+            channel,
+        )
+        .await?
+        {
+            return Err(DecideError::AlreadyApproved);
+        }
+        let approvals = Store::approvals(&mut *tx, request_id).await?;
+        let count = approvals.len() as i64;
+        if count < request.approvals_needed {
+            Store::append_audit(
+                &mut tx,
+                &NewAudit {
+                    action: "approval_recorded",
+                    ..audit
+                },
+            )
+            .await?;
+            let event = Event::ApprovalRecorded {
+                request: &current,
+                app_name,
+                approvals: &approvals,
+            };
+            notify::enqueue(&mut tx, &ctx.config, event, now).await?;
+            tx.commit().await?;
+            ctx.wake_outbox();
+            return Ok(Decided {
+                request: current,
+                grant: None,
+                waiting: Some((count, request.approvals_needed)),
+            });
+        }
+        duration = approvals.iter().map(|a| a.duration_ms).min();
+    }
+    let state = if matches!(verdict, Verdict::Approve(_)) {
+        "approved"
+    } else {
+        "denied"
     };
     let Some(decided) = Store::decide_request(
         &mut tx,
@@ -130,69 +201,66 @@ pub async fn decide(
     )
     .await?
     else {
-        Store::append_audit(
-            &mut tx,
-            &NewAudit {
-                action: "decision_refused",
-                ..audit
-            },
-        )
-        .await?;
+        Store::append_audit(&mut tx, &audit).await?;
         let current = Store::request(&mut *tx, request_id)
             .await?
             .ok_or(DecideError::NotFound)?;
         tx.commit().await?;
         return Err(DecideError::AlreadyDecided(Box::new(current)));
     };
-    let grant = match verdict {
-        Verdict::Approve(d) => {
+    let approve = matches!(verdict, Verdict::Approve(_));
+    let grant = match (duration, approve, decided.extends_grant_id) {
+        (Some(ms), true, Some(grant_id)) => {
+            // Never past the cap counted from this approval: the schema checks it too.
+            let until = now + ms.min(temporary.max_duration.as_millis());
+            Some(
+                Store::extend_grant(&mut tx, grant_id, now, until)
+                    .await?
+                    .ok_or(DecideError::GrantEnded)?,
+            )
+        }
+        (Some(ms), true, None) => {
             let new = NewGrant {
                 request_id,
                 app_slug: &decided.app_slug,
                 email: &decided.requester,
                 approved_by: approver.as_str(),
                 approved_at: now,
-                expires_at: now + d.as_millis(),
+                expires_at: now + ms,
                 max_ms: temporary.max_duration.as_millis(),
             };
             Some(Store::insert_grant(&mut tx, &new).await?)
         }
-        Verdict::Deny(_) => None,
+        _ => None,
     };
     Store::use_review_tokens(&mut tx, request_id, now).await?;
-    let action = if grant.is_some() {
-        "request_approved"
-    } else {
-        "request_denied"
+    let action = match (&grant, decided.extends_grant_id) {
+        (Some(_), Some(_)) => "grant_extended",
+        (Some(_), None) => "request_approved",
+        (None, _) => "request_denied",
     };
-    Store::append_audit(
-        &mut tx,
-        &NewAudit {
-            action,
-            grant_id: grant.as_ref().map(|g| g.id),
-            ..audit
-        },
-    )
-    .await?;
-    notify::enqueue(
-        &mut tx,
-        &ctx.config,
-        Event::RequestDecided {
-            request: &decided,
-            app_name,
-            grant: grant.as_ref(),
-        },
-        now,
-    )
-    .await?;
+    let audit = NewAudit {
+        action,
+        grant_id: grant.as_ref().map(|g| g.id),
+        duration_ms: duration,
+        ..audit
+    };
+    Store::append_audit(&mut tx, &audit).await?;
+    let event = Event::RequestDecided {
+        request: &decided,
+        app_name,
+        grant: grant.as_ref(),
+    };
+    notify::enqueue(&mut tx, &ctx.config, event, now).await?;
     tx.commit().await?;
     if let Some(g) = &grant {
         ctx.cache.put_grant(g);
     }
     ctx.wake_outbox();
-    tracing::info!(request = request_id, %approver, channel, state, "request decided");
+    tracing::info!(request = request_id, %approver, channel, action, "request decided");
     Ok(Decided {
         request: decided,
         grant,
+        waiting: None,
     })
 }

@@ -30,19 +30,38 @@ fn includes(include: &Include, email: &Email) -> bool {
         || include.email_domains.iter().any(|d| d == email.domain())
 }
 
-/// May `approver` decide a request that `requester` made under `temporary`?
+/// May `approver` decide a request that `requester` made under `temporary`? The `escalate_to`
+/// approvers may once the request has been escalated.
 pub fn may_decide(
     temporary: &Temporary,
     approver: &Email,
     requester: &Email,
+    escalated: bool,
 ) -> Result<(), &'static str> {
     if approver == requester {
         return Err("You cannot approve or deny your own request.");
     }
-    if !temporary.approvers.contains(approver) && !temporary.escalate_to.contains(approver) {
+    let escalation = escalated && temporary.escalate_to.contains(approver);
+    if !temporary.approvers.contains(approver) && !escalation {
         return Err("You are not an approver for this application.");
     }
     Ok(())
+}
+
+/// Everyone who may decide the request now, except the requester.
+pub fn deciders<'t>(temporary: &'t Temporary, requester: &str, escalated: bool) -> Vec<&'t Email> {
+    let extra = if escalated {
+        temporary.escalate_to.as_slice()
+    } else {
+        &[]
+    };
+    let mut out: Vec<&Email> = Vec::new();
+    for a in temporary.approvers.iter().chain(extra) {
+        if a.as_str() != requester && !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -118,12 +137,13 @@ mod tests {
         let app = app();
         let t = app.policies[2].temporary.as_ref().unwrap();
         let alice = email("alice@example.com");
-        assert!(may_decide(t, &alice, &email("bob@contractor.example")).is_ok());
-        assert!(may_decide(t, &alice, &alice).is_err());
+        assert!(may_decide(t, &alice, &email("bob@contractor.example"), false).is_ok());
+        assert!(may_decide(t, &alice, &alice, false).is_err());
         assert!(may_decide(
             t,
             &email("bob@contractor.example"),
-            &email("c@contractor.example")
+            &email("c@contractor.example"),
+            true
         )
         .is_err());
     }

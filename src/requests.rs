@@ -1,9 +1,11 @@
-//! Asking for access: one pending request per person and application, its approvers told at once.
-use crate::config::{Application, Temporary};
+//! Asking for access (or for more time on a live grant): one pending request per person and
+//! application, its approvers told at once; and withdrawing a request.
+use crate::config::{Application, Config, Temporary};
 use crate::context::Context;
 use crate::domain::{Email, GrantDuration, Justification};
 use crate::notify::{self, Event};
-use crate::store::{NewAudit, NewRequest, Store};
+use crate::policy;
+use crate::store::{GrantRow, NewAudit, NewRequest, RequestRow, Store, Tx};
 use crate::tokens;
 
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +14,8 @@ pub enum RequestError {
     TooLong { max: GrantDuration },
     #[error("Nobody but you can approve access to this application; ask an administrator.")]
     NoApprover,
+    #[error("This request is no longer pending, so it cannot be cancelled.")]
+    NotPending,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -25,6 +29,33 @@ pub struct NewAccessRequest<'a> {
     pub wished: Option<GrantDuration>,
     pub redirect_to: Option<&'a str>,
     pub client_ip: Option<&'a str>,
+    /// The live grant this asks to extend, if any.
+    pub extends: Option<&'a GrantRow>,
+}
+
+/// Creates a review link for each of `approvers`; returns (approver, link) pairs for the emails.
+pub async fn review_links(
+    tx: &mut Tx,
+    config: &Config,
+    request_id: i64,
+    approvers: &[&Email],
+    now: i64,
+) -> sqlx::Result<Vec<(String, String)>> {
+    let origin = config.server.origin();
+    let mut links = Vec::new();
+    for approver in approvers {
+        let token = tokens::new_token();
+        Store::insert_review_token(
+            tx,
+            &tokens::hash(&token),
+            request_id,
+            approver.as_str(),
+            now,
+        )
+        .await?;
+        links.push((approver.to_string(), format!("{origin}/review/{token}")));
+    }
+    Ok(links)
 }
 
 /// Records the request and queues a review link for each approver. A second submit while one
@@ -34,18 +65,15 @@ pub async fn create(ctx: &Context, r: NewAccessRequest<'_>) -> Result<i64, Reque
     if r.wished.is_some_and(|w| w > max) {
         return Err(RequestError::TooLong { max });
     }
-    let approvers: Vec<&Email> = r
-        .temporary
-        .approvers
-        .iter()
-        .filter(|a| *a != r.requester)
-        .collect();
+    let approvers = policy::deciders(r.temporary, r.requester.as_str(), false);
     if approvers.is_empty() {
         return Err(RequestError::NoApprover);
     }
     let now = ctx.clock.now_ms();
     let mut tx = ctx.store.begin().await?;
-    if let Some(existing) = pending_in(&mut tx, r.requester.as_str(), &r.app.slug, now).await? {
+    if let Some(existing) =
+        Store::pending_request_id(&mut tx, r.requester.as_str(), &r.app.slug, now).await?
+    {
         return Ok(existing);
     }
     let new = NewRequest {
@@ -59,24 +87,25 @@ pub async fn create(ctx: &Context, r: NewAccessRequest<'_>) -> Result<i64, Reque
         created_at: now,
         expires_at: now + ctx.config.server.request_ttl.as_millis() as i64,
         client_ip: r.client_ip,
+        extends_grant_id: r.extends.map(|g| g.id),
+        approvals_needed: i64::from(r.temporary.approvals_needed),
+        next_reminder_at: Some(now + ctx.config.remind_after(r.temporary).as_millis() as i64),
     };
     let id = Store::insert_request(&mut tx, &new).await?;
-    let origin = ctx.config.server.origin();
-    let mut links = Vec::new();
-    for approver in approvers {
-        let token = tokens::new_token();
-        Store::insert_review_token(&mut tx, &tokens::hash(&token), id, approver.as_str(), now)
-            .await?;
-        links.push((approver.to_string(), format!("{origin}/review/{token}")));
-    }
+    let links = review_links(&mut tx, &ctx.config, id, &approvers, now).await?;
     Store::append_audit(
         &mut tx,
         &NewAudit {
             at: now,
-            action: "request_created",
+            action: if r.extends.is_some() {
+                "extension_requested"
+            } else {
+                "request_created"
+            },
             actor: r.requester.as_str(),
             channel: "web",
             request_id: Some(id),
+            grant_id: r.extends.map(|g| g.id),
             app_slug: Some(&r.app.slug),
             subject: Some(r.requester.as_str()),
             justification: Some(r.justification.as_str()),
@@ -89,28 +118,63 @@ pub async fn create(ctx: &Context, r: NewAccessRequest<'_>) -> Result<i64, Reque
     let request = Store::request(&mut *tx, id)
         .await?
         .ok_or(sqlx::Error::RowNotFound)?;
+    let event = Event::RequestCreated {
+        request: &request,
+        app_name: &r.app.name,
+        links: &links,
+        extends: r.extends,
+    };
+    notify::enqueue(&mut tx, &ctx.config, event, now).await?;
+    tx.commit().await?;
+    ctx.wake_outbox();
+    tracing::info!(request = id, app = %r.app.slug, requester = %r.requester, extension = r.extends.is_some(), "access requested");
+    Ok(id)
+}
+
+/// The requester withdraws a pending request; its approvers are told and its links stop working.
+pub async fn cancel(
+    ctx: &Context,
+    id: i64,
+    requester: &Email,
+    client_ip: Option<&str>,
+) -> Result<RequestRow, RequestError> {
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.store.begin().await?;
+    let Some(request) = Store::cancel_request(&mut tx, id, requester.as_str(), now).await? else {
+        return Err(RequestError::NotPending);
+    };
+    Store::use_review_tokens(&mut tx, id, now).await?;
+    Store::append_audit(
+        &mut tx,
+        &NewAudit {
+            at: now,
+            action: "request_cancelled",
+            actor: requester.as_str(),
+            channel: "web",
+            request_id: Some(id),
+            app_slug: Some(&request.app_slug),
+            subject: Some(requester.as_str()),
+            client_ip,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let app_name = ctx
+        .config
+        .application(&request.app_slug)
+        .map(|a| a.name.as_str())
+        .unwrap_or(&request.app_slug);
     notify::enqueue(
         &mut tx,
         &ctx.config,
-        Event::RequestCreated {
+        Event::RequestCancelled {
             request: &request,
-            app_name: &r.app.name,
-            links: &links,
+            app_name,
         },
         now,
     )
     .await?;
     tx.commit().await?;
     ctx.wake_outbox();
-    tracing::info!(request = id, app = %r.app.slug, requester = %r.requester, "access requested");
-    Ok(id)
-}
-
-async fn pending_in(
-    conn: &mut sqlx::SqliteConnection,
-    requester: &str,
-    slug: &str,
-    now: i64,
-) -> sqlx::Result<Option<i64>> {
-    Store::pending_request_id(conn, requester, slug, now).await
+    Ok(request)
 }

@@ -4,15 +4,21 @@ use std::time::Duration;
 
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use crate::config::Config;
+use crate::config::{Config, Temporary};
 use crate::context::Context;
+use crate::domain::Email;
 use crate::notify::{self, Event};
-use crate::store::{GrantRow, NewAudit, RequestRow, Store};
+use crate::policy;
+use crate::requests::review_links;
+use crate::store::{GrantRow, NewAudit, RequestRow, Store, Tx};
 
 #[derive(Debug, Default)]
 pub struct SweepReport {
     pub grants_expired: Vec<GrantRow>,
     pub requests_expired: Vec<RequestRow>,
+    pub grants_warned: usize,
+    pub reminders: usize,
+    pub escalations: usize,
 }
 
 fn app_name<'c>(config: &'c Config, slug: &'c str) -> &'c str {
@@ -73,6 +79,9 @@ pub async fn sweep(store: &Store, config: &Config, now: i64) -> sqlx::Result<Swe
         };
         notify::enqueue(&mut tx, config, event, now).await?;
     }
+    let grants_warned = warn(&mut tx, config, now).await?;
+    let reminders = remind(&mut tx, config, now).await?;
+    let escalations = escalate(&mut tx, config, now).await?;
     Store::delete_stale_credentials(&mut tx, now).await?;
     tx.commit().await?;
     if !grants_expired.is_empty() || !requests_expired.is_empty() {
@@ -85,7 +94,115 @@ pub async fn sweep(store: &Store, config: &Config, now: i64) -> sqlx::Result<Swe
     Ok(SweepReport {
         grants_expired,
         requests_expired,
+        grants_warned,
+        reminders,
+        escalations,
     })
+}
+
+/// Tells holders whose grant ends within `scheduler.warn_before`, once per grant (and once
+/// more after each extension).
+async fn warn(tx: &mut Tx, config: &Config, now: i64) -> sqlx::Result<usize> {
+    let warned = Store::warn_due_grants(tx, now, config.warn_before.as_millis() as i64).await?;
+    for g in &warned {
+        let event = Event::GrantWarning {
+            grant: g,
+            app_name: app_name(config, &g.app_slug),
+        };
+        notify::enqueue(tx, config, event, now).await?;
+    }
+    Ok(warned.len())
+}
+
+/// Asks the approvers of unanswered requests again, each time waiting twice as long.
+async fn remind(tx: &mut Tx, config: &Config, now: i64) -> sqlx::Result<usize> {
+    let mut sent = 0;
+    for r in Store::due_reminders(tx, now).await? {
+        let (Some(was), Some(t)) = (r.next_reminder_at, temporary(config, &r)) else {
+            continue;
+        };
+        let first = config.remind_after(t).as_millis() as i64;
+        let next = now + first.saturating_mul(1i64 << (r.reminders_sent + 1).min(20));
+        if !Store::advance_reminder(tx, r.id, was, Some(next)).await? {
+            continue;
+        }
+        let already: Vec<String> = Store::approvals(&mut **tx, r.id)
+            .await?
+            .into_iter()
+            .map(|a| a.approver)
+            .collect();
+        let asked: Vec<&Email> = policy::deciders(t, &r.requester, r.escalated_at.is_some())
+            .into_iter()
+            .filter(|a| !already.iter().any(|x| x == a.as_str()))
+            .collect();
+        let links = review_links(tx, config, r.id, &asked, now).await?;
+        let event = Event::Reminder {
+            request: &r,
+            app_name: app_name(config, &r.app_slug),
+            links: &links,
+        };
+        notify::enqueue(tx, config, event, now).await?;
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+/// Adds the `escalate_to` approvers to requests unanswered for `escalate_after`.
+async fn escalate(tx: &mut Tx, config: &Config, now: i64) -> sqlx::Result<usize> {
+    let mut escalated = 0;
+    for r in Store::unescalated_pending(tx, now).await? {
+        let Some(t) = temporary(config, &r) else {
+            continue;
+        };
+        let Some(after) = t.escalate_after else {
+            continue;
+        };
+        if t.escalate_to.is_empty() || r.created_at + after.as_millis() as i64 > now {
+            continue;
+        }
+        if !Store::mark_escalated(tx, r.id, now).await? {
+            continue;
+        }
+        Store::append_audit(
+            tx,
+            &NewAudit {
+                at: now,
+                action: "request_escalated",
+                actor: "daypass",
+                channel: "scheduler",
+                request_id: Some(r.id),
+                app_slug: Some(&r.app_slug),
+                subject: Some(&r.requester),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let to: Vec<&Email> = t
+            .escalate_to
+            .iter()
+            .filter(|e| e.as_str() != r.requester && !t.approvers.contains(e))
+            .collect();
+        let links = review_links(tx, config, r.id, &to, now).await?;
+        let request = Store::request(&mut **tx, r.id).await?.unwrap_or(r);
+        let event = Event::Escalated {
+            request: &request,
+            app_name: app_name(config, &request.app_slug),
+            links: &links,
+        };
+        notify::enqueue(tx, config, event, now).await?;
+        escalated += 1;
+    }
+    Ok(escalated)
+}
+
+fn temporary<'c>(config: &'c Config, r: &RequestRow) -> Option<&'c Temporary> {
+    config
+        .application(&r.app_slug)?
+        .policies
+        .iter()
+        .find(|p| p.name == r.policy_name)?
+        .temporary
+        .as_ref()
 }
 
 /// The server's sweep: the above, plus the access cache and the outbox.
@@ -95,7 +212,10 @@ pub async fn sweep_now(ctx: &Context) -> sqlx::Result<SweepReport> {
     for g in &report.grants_expired {
         ctx.cache.put_grant(g);
     }
-    if !report.grants_expired.is_empty() || !report.requests_expired.is_empty() {
+    if !report.grants_expired.is_empty()
+        || !report.requests_expired.is_empty()
+        || report.grants_warned + report.reminders + report.escalations > 0
+    {
         ctx.wake_outbox();
     }
     ctx.cache.prune(now);

@@ -37,6 +37,10 @@ pub struct Config {
     pub email: EmailConfig,
     pub discord: DiscordConfig,
     pub sweep_every: Duration,
+    /// How long before a grant ends its holder is warned.
+    pub warn_before: Duration,
+    /// The first reminder for an unanswered request, where the policy names none.
+    pub remind_after: Duration,
     pub approvers: Vec<Approver>,
     pub applications: Vec<Application>,
 }
@@ -246,6 +250,11 @@ impl Config {
 
     pub fn application_for_host(&self, authority: &str) -> Option<&Application> {
         self.applications.iter().find(|a| a.matches_host(authority))
+    }
+
+    /// When a request's first reminder is due, after it was made.
+    pub fn remind_after(&self, t: &Temporary) -> Duration {
+        t.remind_after.unwrap_or(self.remind_after)
     }
 
     pub fn approver(&self, email: &Email) -> Option<&Approver> {

@@ -175,12 +175,16 @@ impl Default for RawDiscord {
 #[serde(deny_unknown_fields, default)]
 pub struct RawScheduler {
     pub sweep_every: String,
+    pub warn_before: String,
+    pub remind_after: String,
 }
 
 impl Default for RawScheduler {
     fn default() -> Self {
         Self {
             sweep_every: "1s".into(),
+            warn_before: "10m".into(),
+            remind_after: "15m".into(),
         }
     }
 }

@@ -40,6 +40,8 @@ pub fn validate(raw: RawConfig) -> Result<Config> {
         email: email(raw.email)?,
         discord: discord(raw.discord, &approvers)?,
         sweep_every: positive("scheduler.sweep_every", &raw.scheduler.sweep_every)?,
+        warn_before: positive("scheduler.warn_before", &raw.scheduler.warn_before)?,
+        remind_after: positive("scheduler.remind_after", &raw.scheduler.remind_after)?,
         approvers,
         applications,
     })

@@ -177,7 +177,12 @@ async fn respond(ctx: &Context, i: &Interaction) -> anyhow::Result<CreateInterac
         return Ok(ephemeral("The policy of this request no longer exists."));
     };
     let requester = Email::parse(&request.requester).map_err(anyhow::Error::msg)?;
-    if let Err(why) = crate::policy::may_decide(temporary, &approver.email, &requester) {
+    if let Err(why) = crate::policy::may_decide(
+        temporary,
+        &approver.email,
+        &requester,
+        request.escalated_at.is_some(),
+    ) {
         return Ok(ephemeral(format!("{why} Nothing changed.")));
     }
     // A replayed interaction (same id) shows the current state and decides nothing again.

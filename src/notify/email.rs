@@ -13,6 +13,16 @@ pub enum Mailer {
     File(PathBuf),
 }
 
+/// One mail to send.
+pub struct Outgoing<'a> {
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: &'a str,
+    /// The outbox row, for file names.
+    pub id: i64,
+}
+
 /// Why a send failed, and whether trying again could help.
 #[derive(Debug)]
 pub struct SendError {
@@ -47,23 +57,33 @@ impl Mailer {
         }
     }
 
+    /// Sends one mail; `thread` is (thread name, is its first mail), so a request's mails thread.
     pub async fn send(
         &self,
         from: &Mailbox,
-        to: &str,
-        subject: &str,
-        text: &str,
-        html: &str,
-        id: i64,
+        mail: &Outgoing<'_>,
+        thread: Option<(&str, bool)>,
     ) -> Result<(), SendError> {
-        let to: Mailbox = to.parse().map_err(|e| SendError {
+        let (subject, text, html, id) = (mail.subject, mail.text, mail.html, mail.id);
+        let to: Mailbox = mail.to.parse().map_err(|e| SendError {
             message: format!("bad recipient address: {e}"),
             permanent: true,
         })?;
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(from.clone())
-            .to(to)
-            .subject(subject)
+            .to(to.clone())
+            .subject(subject);
+        if let Some((name, root)) = thread {
+            // One thread per request and recipient: the first mail's id, which the others reply to.
+            let hash = hex::encode(&crate::tokens::hash(&to.email.to_string())[..6]);
+            let thread_id = format!("<daypass.{name}.{hash}@{}>", from.email.domain());
+            builder = if root {
+                builder.message_id(Some(thread_id))
+            } else {
+                builder.in_reply_to(thread_id.clone()).references(thread_id)
+            };
+        }
+        let message = builder
             .multipart(MultiPart::alternative_plain_html(
                 text.to_string(),
                 html.to_string(),

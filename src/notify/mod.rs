@@ -7,7 +7,7 @@ pub mod outbox;
 use sqlx::SqliteConnection;
 
 use crate::config::Config;
-use crate::store::{GrantRow, NewMessage, RequestRow, Store};
+use crate::store::{ApprovalRow, GrantRow, NewMessage, RequestRow, Store};
 
 /// Something people must hear about.
 pub enum Event<'a> {
@@ -15,19 +15,48 @@ pub enum Event<'a> {
         to: &'a str,
         code: &'a str,
     },
-    /// A new request; each approver gets their own review link.
+    /// A new request (or a request for more time on `extends`); each approver gets their own link.
     RequestCreated {
         request: &'a RequestRow,
         app_name: &'a str,
         links: &'a [(String, String)],
+        extends: Option<&'a GrantRow>,
     },
+    /// Still unanswered: the approvers are asked again, with fresh links.
+    Reminder {
+        request: &'a RequestRow,
+        app_name: &'a str,
+        links: &'a [(String, String)],
+    },
+    /// Unanswered for `escalate_after`: the `escalate_to` approvers are asked too.
+    Escalated {
+        request: &'a RequestRow,
+        app_name: &'a str,
+        links: &'a [(String, String)],
+    },
+    /// One of several approvals needed is in.
+    ApprovalRecorded {
+        request: &'a RequestRow,
+        app_name: &'a str,
+        approvals: &'a [ApprovalRow],
+    },
+    /// Approved (with the grant made or extended) or denied.
     RequestDecided {
         request: &'a RequestRow,
         app_name: &'a str,
         grant: Option<&'a GrantRow>,
     },
+    RequestCancelled {
+        request: &'a RequestRow,
+        app_name: &'a str,
+    },
     RequestExpired {
         request: &'a RequestRow,
+        app_name: &'a str,
+    },
+    /// A grant ends soon.
+    GrantWarning {
+        grant: &'a GrantRow,
         app_name: &'a str,
     },
     GrantEnded {
@@ -40,9 +69,12 @@ impl Event<'_> {
     /// The request whose Discord message this event changes.
     fn request_id(&self) -> Option<i64> {
         match self {
-            Event::LoginCode { .. } => None,
+            Event::LoginCode { .. } | Event::Reminder { .. } | Event::GrantWarning { .. } => None,
             Event::RequestCreated { request, .. }
+            | Event::Escalated { request, .. }
+            | Event::ApprovalRecorded { request, .. }
             | Event::RequestDecided { request, .. }
+            | Event::RequestCancelled { request, .. }
             | Event::RequestExpired { request, .. } => Some(request.id),
             Event::GrantEnded { grant, .. } => Some(grant.request_id),
         }
@@ -61,15 +93,26 @@ pub async fn enqueue(
             channel: "email",
             kind: mail.kind,
             recipient: &mail.to,
-            payload:
-                serde_json::json!({ "subject": mail.subject, "text": mail.text, "html": mail.html })
-                    .to_string(),
+            payload: serde_json::json!({
+                "subject": mail.subject, "text": mail.text, "html": mail.html,
+                "thread": mail.thread, "thread_root": mail.thread_root,
+            })
+            .to_string(),
             request_id: mail.request_id,
         };
         Store::enqueue(conn, &message, now).await?;
     }
     if config.discord.enabled {
-        if let Some(request_id) = event.request_id() {
+        // An extension decided also changes the original request's message (its expiry).
+        let also = match &event {
+            Event::RequestDecided {
+                grant: Some(g),
+                request,
+                ..
+            } if request.extends_grant_id.is_some() => Some(g.request_id),
+            _ => None,
+        };
+        for request_id in event.request_id().into_iter().chain(also) {
             // Rendered when sent, from the request as it is then: the message always shows
             // the latest state, however late the delivery.
             let message = NewMessage {

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::context::Context;
+use crate::notify::email::Outgoing;
 use crate::store::OutboxRow;
 
 /// After this many failed attempts a message is marked failed and no longer retried.
@@ -21,6 +22,10 @@ struct EmailPayload {
     subject: String,
     text: String,
     html: String,
+    #[serde(default)]
+    thread: Option<String>,
+    #[serde(default)]
+    thread_root: bool,
 }
 
 #[derive(Deserialize)]
@@ -52,11 +57,14 @@ async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
                 .mailer
                 .send(
                     &ctx.config.email.from,
-                    &row.recipient,
-                    &p.subject,
-                    &p.text,
-                    &p.html,
-                    row.id,
+                    &Outgoing {
+                        to: &row.recipient,
+                        subject: &p.subject,
+                        text: &p.text,
+                        html: &p.html,
+                        id: row.id,
+                    },
+                    p.thread.as_deref().map(|t| (t, p.thread_root)),
                 )
                 .await
                 .map_err(|e| (e.message, e.permanent)),

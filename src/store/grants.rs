@@ -15,6 +15,9 @@ pub struct GrantRow {
     pub ended_at: Option<i64>,
     pub ended_by: Option<String>,
     pub end_reason: Option<String>,
+    /// The latest extension's approval; the caps count from it.
+    pub extended_at: Option<i64>,
+    pub warned_at: Option<i64>,
 }
 
 pub struct NewGrant<'a> {
@@ -29,7 +32,8 @@ pub struct NewGrant<'a> {
 }
 
 const COLUMNS: &str =
-    "id, request_id, app_slug, email, approved_by, approved_at, expires_at, state, ended_at, ended_by, end_reason";
+    "id, request_id, app_slug, email, approved_by, approved_at, expires_at, state, ended_at, \
+     ended_by, end_reason, extended_at, warned_at";
 
 impl Store {
     pub async fn insert_grant(
@@ -116,6 +120,41 @@ impl Store {
         .bind(reason)
         .bind(id)
         .fetch_optional(conn)
+        .await
+    }
+
+    /// Moves a live grant's end to `until` (never earlier than it was), counting from `now`.
+    /// `None` when the grant is no longer live.
+    pub async fn extend_grant(
+        conn: &mut SqliteConnection,
+        id: i64,
+        now: i64,
+        until: i64,
+    ) -> sqlx::Result<Option<GrantRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE grants SET expires_at = MAX(expires_at, ?1), extended_at = ?2, warned_at = NULL \
+             WHERE id = ?3 AND state = 'active' AND expires_at > ?2 RETURNING {COLUMNS}"
+        )))
+        .bind(until)
+        .bind(now)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+    }
+
+    /// Live grants that end within `before_ms` and have not been warned yet; marks them warned.
+    pub async fn warn_due_grants(
+        conn: &mut SqliteConnection,
+        now: i64,
+        before_ms: i64,
+    ) -> sqlx::Result<Vec<GrantRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE grants SET warned_at = ?1 WHERE state = 'active' AND warned_at IS NULL \
+             AND expires_at > ?1 AND expires_at <= ?1 + ?2 RETURNING {COLUMNS}"
+        )))
+        .bind(now)
+        .bind(before_ms)
+        .fetch_all(conn)
         .await
     }
 

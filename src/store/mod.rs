@@ -1,8 +1,10 @@
 //! Every SQL statement daypass runs lives under this module.
+mod approvals;
 mod audit;
 mod grants;
 mod login_codes;
 mod outbox;
+mod request_timers;
 mod requests;
 mod review_tokens;
 mod sessions;
@@ -13,6 +15,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
+pub use approvals::ApprovalRow;
 pub use audit::{AuditEvent, NewAudit};
 pub use grants::{GrantRow, NewGrant};
 pub use login_codes::LoginCodeRow;

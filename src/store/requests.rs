@@ -20,6 +20,12 @@ pub struct RequestRow {
     pub decided_via: Option<String>,
     pub reason: Option<String>,
     pub discord_message_id: Option<String>,
+    /// Set when this asks for more time on a live grant.
+    pub extends_grant_id: Option<i64>,
+    pub approvals_needed: i64,
+    pub next_reminder_at: Option<i64>,
+    pub reminders_sent: i64,
+    pub escalated_at: Option<i64>,
 }
 
 pub struct NewRequest<'a> {
@@ -33,10 +39,14 @@ pub struct NewRequest<'a> {
     pub created_at: i64,
     pub expires_at: i64,
     pub client_ip: Option<&'a str>,
+    pub extends_grant_id: Option<i64>,
+    pub approvals_needed: i64,
+    pub next_reminder_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, app_slug, policy_name, requester, justification, wished_ms, max_ms, \
-     redirect_to, state, created_at, expires_at, decided_at, decided_by, decided_via, reason, discord_message_id";
+pub(super) const COLUMNS: &str = "id, app_slug, policy_name, requester, justification, wished_ms, max_ms, \
+     redirect_to, state, created_at, expires_at, decided_at, decided_by, decided_via, reason, discord_message_id, \
+     extends_grant_id, approvals_needed, next_reminder_at, reminders_sent, escalated_at";
 
 impl Store {
     pub async fn insert_request(
@@ -45,8 +55,8 @@ impl Store {
     ) -> sqlx::Result<i64> {
         sqlx::query_scalar(
             "INSERT INTO access_requests (app_slug, policy_name, requester, justification, wished_ms, \
-             max_ms, redirect_to, created_at, expires_at, client_ip) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             max_ms, redirect_to, created_at, expires_at, client_ip, extends_grant_id, approvals_needed, \
+             next_reminder_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(r.app_slug)
         .bind(r.policy_name)
@@ -58,6 +68,9 @@ impl Store {
         .bind(r.created_at)
         .bind(r.expires_at)
         .bind(r.client_ip)
+        .bind(r.extends_grant_id)
+        .bind(r.approvals_needed)
+        .bind(r.next_reminder_at)
         .fetch_one(conn)
         .await
     }
@@ -170,14 +183,16 @@ impl Store {
         .await
     }
 
-    /// Expires every pending request whose time to be answered has passed.
+    /// Expires every pending request whose time to be answered has passed, and every pending
+    /// extension whose grant has ended.
     pub async fn expire_pending_requests(
         conn: &mut SqliteConnection,
         now: i64,
     ) -> sqlx::Result<Vec<RequestRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "UPDATE access_requests SET state = 'expired', decided_at = expires_at, decided_by = 'daypass', \
-             decided_via = 'scheduler' WHERE state = 'pending' AND expires_at <= ? RETURNING {COLUMNS}"
+            "UPDATE access_requests SET state = 'expired', decided_at = MIN(expires_at, ?1), decided_by = 'daypass', \
+             decided_via = 'scheduler' WHERE state = 'pending' AND (expires_at <= ?1 OR extends_grant_id IN \
+             (SELECT id FROM grants WHERE state <> 'active' OR expires_at <= ?1)) RETURNING {COLUMNS}"
         )))
         .bind(now)
         .fetch_all(conn)

@@ -224,12 +224,15 @@ pub async fn submit(
         wished,
         redirect_to: rd.as_deref(),
         client_ip: ip.as_deref(),
+        extends: None,
     };
     match requests::create(&ctx, request).await {
         Ok(id) => Ok(Redirect::to(&format!("/requests/{id}")).into_response()),
         Err(RequestError::Db(e)) => Err(e.into()),
         Err(e @ RequestError::TooLong { .. }) => Ok(invalid(&e.to_string())),
-        Err(e @ RequestError::NoApprover) => Err(WebError::Conflict(e.to_string())),
+        Err(e @ (RequestError::NoApprover | RequestError::NotPending)) => {
+            Err(WebError::Conflict(e.to_string()))
+        }
     }
 }
 

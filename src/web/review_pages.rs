@@ -266,7 +266,9 @@ pub async fn submit_review(
             .await
         }
         Err(e @ DecideError::NotAllowed(_)) => Err(WebError::Forbidden(e.to_string())),
-        Err(e @ DecideError::PolicyGone) => Err(WebError::Conflict(e.to_string())),
+        Err(
+            e @ (DecideError::PolicyGone | DecideError::AlreadyApproved | DecideError::GrantEnded),
+        ) => Err(WebError::Conflict(e.to_string())),
         Err(e @ DecideError::NotFound) => Err(WebError::NotFound(e.to_string())),
         Err(DecideError::Db(e)) => Err(e.into()),
     }

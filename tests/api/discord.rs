@@ -90,6 +90,7 @@ impl DiscordTest {
                 wished: wish.map(|w| GrantDuration::parse(w).unwrap()),
                 redirect_to: None,
                 client_ip: None,
+                extends: None,
             },
         )
         .await

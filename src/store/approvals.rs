@@ -1,0 +1,46 @@
+use sqlx::{SqliteConnection, SqliteExecutor};
+
+use super::Store;
+
+/// One approver's approval of a request that needs several.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApprovalRow {
+    pub approver: String,
+    pub duration_ms: i64,
+    pub approved_at: i64,
+    pub channel: String,
+}
+
+impl Store {
+    /// Records an approval; `false` if this approver had already approved.
+    pub async fn insert_approval(
+        conn: &mut SqliteConnection,
+        request_id: i64,
+        approver: &str,
+        duration_ms: i64,
+        now: i64,
+        channel: &str,
+    ) -> sqlx::Result<bool> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO approvals (request_id, approver, duration_ms, approved_at, channel) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(request_id)
+        .bind(approver)
+        .bind(duration_ms)
+        .bind(now)
+        .bind(channel)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    }
+
+    pub async fn approvals<'e>(
+        exec: impl SqliteExecutor<'e>,
+        request_id: i64,
+    ) -> sqlx::Result<Vec<ApprovalRow>> {
+        sqlx::query_as("SELECT approver, duration_ms, approved_at, channel FROM approvals WHERE request_id = ? ORDER BY approved_at")
+            .bind(request_id)
+            .fetch_all(exec)
+            .await
+    }
+}
