@@ -435,6 +435,9 @@ pub async fn seed_user(store: &Store, email: &str, now: i64) -> anyhow::Result<(
         created_at: now,
         expires_at: now + 3_600_000,
         client_ip: None,
+        extends_grant_id: None,
+        approvals_needed: 1,
+        next_reminder_at: None,
     };
     let id = Store::insert_request(&mut tx, &request).await?;
     Store::decide_request(

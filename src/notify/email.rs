@@ -75,7 +75,7 @@ impl Mailer {
             .subject(subject);
         if let Some((name, root)) = thread {
             // One thread per request and recipient: the first mail's id, which the others reply to.
-            let hash = hex::encode(&crate::tokens::hash(&to.email.to_string())[..6]);
+            let hash = hex::encode(&crate::tokens::hash(to.email.as_ref())[..6]);
             let thread_id = format!("<daypass.{name}.{hash}@{}>", from.email.domain());
             builder = if root {
                 builder.message_id(Some(thread_id))

@@ -83,9 +83,12 @@ fn review_mails(
         .iter()
         .map(|(approver, link)| {
             let wished = request.wished_ms.map(duration_text).unwrap_or_else(|| "not specified".into());
-            let needs = (request.approvals_needed > 1)
-                .then(|| format!("It needs {} approvals.\n", request.approvals_needed))
-                .unwrap_or_default();
+            let needs = if request.approvals_needed > 1 {
+                format!("It needs {} approvals.
+", request.approvals_needed)
+            } else {
+                String::new()
+            };
             let text = format!(
                 "{heading}{who} asks for {what} {app_name}.\n\nWhy: {why}\nWished duration: {wished}\nAsked at: {at}\nThis request expires: {exp}\n{needs}\nReview it (sign-in required): {link}\n",
                 who = request.requester,
