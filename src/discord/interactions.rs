@@ -269,7 +269,11 @@ pub async fn render(
     let Some(request) = Store::request(ctx.store.reader(), request_id).await? else {
         return Ok(None);
     };
-    let grant = ctx.store.grant_for_request(request_id).await?;
+    let grant = match request.extends_grant_id {
+        Some(g) => Store::grant(ctx.store.reader(), g).await?,
+        None => ctx.store.grant_for_request(request_id).await?,
+    };
+    let approvals = Store::approvals(ctx.store.reader(), request_id).await?;
     let policy = temporary_for(ctx, &request);
     let view = RequestView {
         request: &request,
@@ -277,6 +281,7 @@ pub async fn render(
         app_name: policy.map(|p| p.0).unwrap_or(&request.app_slug),
         max: policy.map(|p| p.1.max_duration),
         selected,
+        approvals: &approvals,
         now: ctx.clock.now_ms(),
     };
     Ok(Some(Rendered {

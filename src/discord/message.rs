@@ -7,7 +7,7 @@ use serenity::all::{
 
 use crate::clock::show;
 use crate::domain::{duration_text, presets, GrantDuration};
-use crate::store::{GrantRow, RequestRow};
+use crate::store::{ApprovalRow, GrantRow, RequestRow};
 
 pub struct RequestView<'a> {
     pub request: &'a RequestRow,
@@ -17,6 +17,8 @@ pub struct RequestView<'a> {
     pub max: Option<GrantDuration>,
     /// The duration picked in the menu, if someone picked one.
     pub selected: Option<GrantDuration>,
+    /// Approvals so far, for a request that needs several.
+    pub approvals: &'a [ApprovalRow],
     pub now: i64,
 }
 
@@ -35,6 +37,11 @@ pub fn escape(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// `15:20 UTC`
+fn hh_mm(ms: i64) -> String {
+    crate::clock::from_ms(ms).format("%H:%M UTC").to_string()
 }
 
 fn unix(ms: i64) -> i64 {
@@ -62,6 +69,26 @@ pub fn status_line(v: &RequestView<'_>) -> (String, u32) {
     let r = v.request;
     let by = r.decided_by.as_deref().unwrap_or("an approver");
     match (r.state.as_str(), v.grant) {
+        ("pending", _) if r.approvals_needed > 1 => {
+            let who: Vec<String> = v
+                .approvals
+                .iter()
+                .map(|a| format!("{} ({})", escape(&a.approver), duration_text(a.duration_ms)))
+                .collect();
+            let list = if who.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", who.join(", "))
+            };
+            let (have, need) = (v.approvals.len(), r.approvals_needed);
+            (
+                format!(
+                    "{have} of {need} approvals{list} · the request expires <t:{}:R>",
+                    unix(r.expires_at)
+                ),
+                BLUE,
+            )
+        }
         ("pending", _) => (
             format!(
                 "Waiting for an approver · the request expires <t:{}:R>",
@@ -69,16 +96,22 @@ pub fn status_line(v: &RequestView<'_>) -> (String, u32) {
             ),
             BLUE,
         ),
+        ("approved", Some(g)) if r.extends_grant_id.is_some() => (
+            format!(
+                "Extended by {} at {} — access now ends {}",
+                escape(by),
+                hh_mm(r.decided_at.unwrap_or(v.now)),
+                show(g.expires_at)
+            ),
+            GREEN,
+        ),
         ("approved", Some(g)) if g.state == "active" && g.expires_at > v.now => (
             format!(
-                "Approved by {} for {} — expires {}",
+                "Approved by {} at {} for {} — expires {}",
                 escape(&g.approved_by),
-                duration_text(g.expires_at - g.approved_at),
-                show(g.expires_at)
-                    .split(' ')
-                    .nth(1)
-                    .map(|t| format!("{t} UTC"))
-                    .unwrap_or_default()
+                hh_mm(g.approved_at),
+                duration_text(g.expires_at - g.extended_at.unwrap_or(g.approved_at)),
+                hh_mm(g.expires_at)
             ),
             GREEN,
         ),
@@ -123,7 +156,16 @@ pub fn embed(v: &RequestView<'_>) -> CreateEmbed {
     let r = v.request;
     let (status, colour) = status_line(v);
     let mut e = CreateEmbed::new()
-        .title(format!("Access request #{}: {}", r.id, v.app_name))
+        .title(format!(
+            "{} #{}: {}",
+            if r.extends_grant_id.is_some() {
+                "Extension request"
+            } else {
+                "Access request"
+            },
+            r.id,
+            v.app_name
+        ))
         .description(escape(&r.justification))
         .colour(colour)
         .field("Requester", escape(&r.requester), true)
@@ -136,6 +178,16 @@ pub fn embed(v: &RequestView<'_>) -> CreateEmbed {
         );
     if let Some(w) = r.wished_ms {
         e = e.field("Wished duration", duration_text(w), true);
+    }
+    if let (Some(_), Some(g), "pending") = (r.extends_grant_id, v.grant, r.state.as_str()) {
+        e = e.field(
+            "Access now ends",
+            format!("<t:{}:f>", unix(g.expires_at)),
+            true,
+        );
+    }
+    if r.approvals_needed > 1 {
+        e = e.field("Approvals needed", r.approvals_needed.to_string(), true);
     }
     if let Some(max) = v.max {
         e = e.field("At most", max.to_string(), true);

@@ -57,6 +57,7 @@ pub async fn home(
                             input type="hidden" name="next" value="/";
                             button.secondary type="submit" { "I'm done — end access now" }
                         }
+                        " " a href=(format!("/grants/{}/extend", g.id)) { "Ask for more time" }
                     }
                 } else if let Some(r) = ctx
                     .store

@@ -41,6 +41,7 @@ pub fn page(
                     meta name="referrer" content="no-referrer";
                     title { (title) " · daypass" }
                     style { (maud::PreEscaped(STYLE)) }
+                    script src="/static/local-time.js" defer {}
                     @if let Some(h) = extra_head { (h) }
                 }
                 body {
@@ -81,4 +82,27 @@ pub fn error_page(title: &str, message: &str) -> Html<String> {
 
 pub fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// Shows every `<time datetime>` in the viewer's own time zone; without JavaScript the UTC
+/// time the server wrote stays.
+const LOCAL_TIME: &str = r#"document.querySelectorAll("time[datetime]").forEach(function (t) {
+  var d = new Date(t.getAttribute("datetime"));
+  if (isNaN(d)) return;
+  t.title = t.textContent;
+  t.textContent = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short", timeZoneName: "short" });
+});
+"#;
+
+pub async fn local_time_script() -> impl axum::response::IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        LOCAL_TIME,
+    )
 }

@@ -48,7 +48,12 @@ pub fn router(ctx: Arc<Context>) -> Router {
             get(request_pages::show_form).post(request_pages::submit),
         )
         .route("/requests/{id}", get(status_page::status))
+        .route("/requests/{id}/cancel", post(request_pages::cancel))
         .route("/grants/{id}/revoke", post(grant_actions::revoke))
+        .route(
+            "/grants/{id}/extend",
+            get(grant_actions::show_extend).post(grant_actions::submit_extend),
+        )
         .route(
             "/review/{token}",
             get(review_pages::show_review).post(review_pages::submit_review),
@@ -60,6 +65,7 @@ pub fn router(ctx: Arc<Context>) -> Router {
         .route("/auth", get(forward_auth::auth))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
+        .route("/static/local-time.js", get(layout::local_time_script))
         .route(
             "/discord/interactions",
             post(discord_endpoint::interactions),
@@ -89,7 +95,10 @@ async fn page_headers(req: Request, next: Next) -> Response {
     );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"),
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'",
+        ),
     );
     res
 }

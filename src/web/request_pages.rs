@@ -241,3 +241,24 @@ pub fn may_view(who: &Email, requester: &str, t: Option<&Temporary>) -> bool {
     who.as_str() == requester
         || t.is_some_and(|t| t.approvers.contains(who) || t.escalate_to.contains(who))
 }
+
+#[derive(Deserialize)]
+pub struct CancelForm {}
+
+/// `POST /requests/{id}/cancel`: the requester withdraws a pending request.
+pub async fn cancel(
+    State(ctx): State<Arc<Context>>,
+    User(me): User,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<CancelForm>,
+) -> WebResult<Response> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| WebError::NotFound("There is no such request.".into()))?;
+    match requests::cancel(&ctx, id, &me, ip.as_deref()).await {
+        Ok(_) => Ok(Redirect::to(&format!("/requests/{id}")).into_response()),
+        Err(RequestError::Db(e)) => Err(e.into()),
+        Err(e) => Err(WebError::Conflict(e.to_string())),
+    }
+}

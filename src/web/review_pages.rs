@@ -81,7 +81,12 @@ async fn render(
     let app_name = policy.map(|p| p.0).unwrap_or(&request.app_slug);
     let now = ctx.clock.now_ms();
     let open = request.state == "pending" && request.expires_at > now && row.used_at.is_none();
-    let grant = ctx.store.grant_for_request(request.id).await?;
+    let grant = match request.extends_grant_id {
+        Some(g) => Store::grant(ctx.store.reader(), g).await?,
+        None => ctx.store.grant_for_request(request.id).await?,
+    };
+    let approvals = Store::approvals(ctx.store.reader(), request.id).await?;
+    let mine_done = approvals.iter().any(|a| a.approver == me.as_str());
     let body = html! {
         @if let Some(e) = error { p.error role="alert" { (e) } }
         dl {
@@ -92,7 +97,17 @@ async fn render(
             dt { "Wished duration" } dd { (request.wished_ms.map(duration_text).unwrap_or_else(|| "not specified".into())) }
             dt { "Request expires" } dd { (show(request.expires_at)) }
         }
-        @if open {
+        @if let (Some(_), Some(g)) = (request.extends_grant_id, &grant) {
+            p { "This asks for more time on access that now ends at "
+                time datetime=(crate::clock::rfc3339(g.expires_at)) { (show(g.expires_at)) } "." }
+        }
+        @if request.approvals_needed > 1 {
+            p { (approvals.len()) " of " (request.approvals_needed) " approvals"
+                @for a in &approvals { " · " (a.approver) " (" (duration_text(a.duration_ms)) ")" } }
+        }
+        @if open && mine_done {
+            p.ok role="status" { "You approved. The request waits for the other approvals." }
+        } @else if open {
             @if let Some((_, t)) = policy {
                 @let default = request.wished_ms.and_then(|w| GrantDuration::from_minutes(w / 60_000).ok())
                     .filter(|w| *w <= t.max_duration)

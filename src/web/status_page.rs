@@ -8,7 +8,7 @@ use maud::html;
 use super::csrf::CsrfToken;
 use super::error::{WebError, WebResult};
 use super::identity::User;
-use super::layout::{page, Frame};
+use super::layout::{csrf_field, page, Frame};
 use super::request_pages::may_view;
 use crate::clock::{rfc3339, show};
 use crate::context::Context;
@@ -35,7 +35,12 @@ pub async fn status(
     let app_name = policy
         .map(|p| p.0.to_string())
         .unwrap_or_else(|| request.app_slug.clone());
-    let grant = ctx.store.grant_for_request(id).await?;
+    // An extension's grant is the one it extends.
+    let grant = match request.extends_grant_id {
+        Some(g) => Store::grant(ctx.store.reader(), g).await?,
+        None => ctx.store.grant_for_request(id).await?,
+    };
+    let approvals = Store::approvals(ctx.store.reader(), id).await?;
     let now = ctx.clock.now_ms();
     let live = grant
         .as_ref()
@@ -62,8 +67,22 @@ pub async fn status(
         }
         @match request.state.as_str() {
             "pending" => {
+                @if let (Some(_), Some(g)) = (request.extends_grant_id, &grant) {
+                    p { "This asks for more time; access now ends at "
+                        time datetime=(rfc3339(g.expires_at)) { (show(g.expires_at)) } "." }
+                }
                 p role="status" { "Waiting for an approver. This page refreshes by itself; the request expires at "
-                    strong { (show(request.expires_at)) } "." }
+                    strong { time datetime=(rfc3339(request.expires_at)) { (show(request.expires_at)) } } "." }
+                @if request.approvals_needed > 1 {
+                    p { (approvals.len()) " of " (request.approvals_needed) " approvals"
+                        @for a in &approvals { " · " (a.approver) " (" (duration_text(a.duration_ms)) ")" } }
+                }
+                @if mine {
+                    form method="post" action=(format!("/requests/{id}/cancel")) {
+                        (csrf_field(&csrf))
+                        button.secondary type="submit" { "Cancel this request" }
+                    }
+                }
             }
             "approved" => {
                 @if let Some(g) = &grant {

@@ -44,6 +44,19 @@ discord_id = "1001"
 email = "bob-{tag}@example.com"
 discord_id = "1002"
 
+[[approvers]]
+email = "esc-{tag}@example.com"
+
+[[applications]]
+slug = "console"
+name = "DB console"
+host = "console.test"
+  [[applications.policies]]
+  name = "Two approvals"
+  decision = "allow"
+  include = { email_domains = ["example.com"] }
+  temporary = { approvers = ["alice-{tag}@example.com", "bob-{tag}@example.com"], approvals_needed = 2, max_duration = "8h", remind_after = "10m", escalate_after = "30m", escalate_to = ["esc-{tag}@example.com"] }
+
 [[applications]]
 slug = "grafana"
 name = "Grafana"

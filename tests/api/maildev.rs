@@ -22,6 +22,8 @@ pub struct Mail {
     #[serde(default)]
     pub html: String,
     pub to: Vec<Address>,
+    #[serde(default)]
+    pub headers: serde_json::Value,
 }
 
 #[derive(Deserialize, Debug, Clone)]

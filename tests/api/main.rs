@@ -8,6 +8,7 @@ mod discord;
 mod fake_discord;
 mod helpers;
 mod journey;
+mod lifecycle;
 mod login;
 mod maildev;
 mod proxies;
