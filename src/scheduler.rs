@@ -32,29 +32,31 @@ fn app_name<'c>(config: &'c Config, slug: &'c str) -> &'c str {
 pub async fn sweep(store: &Store, config: &Config, now: i64) -> sqlx::Result<SweepReport> {
     let mut tx = store.begin().await?;
     let grants_expired = Store::expire_due_grants(&mut tx, now).await?;
-    for g in &grants_expired {
-        Store::append_audit(
-            &mut tx,
-            &NewAudit {
-                at: now,
-                action: "grant_expired",
-                actor: "daypass",
-                channel: "scheduler",
-                request_id: Some(g.request_id),
-                grant_id: Some(g.id),
-                app_slug: Some(&g.app_slug),
-                subject: Some(&g.email),
-                duration_ms: Some(g.expires_at - g.approved_at),
-                ..Default::default()
-            },
-        )
-        .await?;
-        let event = Event::GrantEnded {
+    // Thousands may end in the same second: audit and notify them in batches.
+    let audits: Vec<NewAudit<'_>> = grants_expired
+        .iter()
+        .map(|g| NewAudit {
+            at: now,
+            action: "grant_expired",
+            actor: "daypass",
+            channel: "scheduler",
+            request_id: Some(g.request_id),
+            grant_id: Some(g.id),
+            app_slug: Some(&g.app_slug),
+            subject: Some(&g.email),
+            duration_ms: Some(g.expires_at - g.extended_at.unwrap_or(g.approved_at)),
+            ..Default::default()
+        })
+        .collect();
+    Store::append_audits(&mut tx, &audits).await?;
+    let events: Vec<Event<'_>> = grants_expired
+        .iter()
+        .map(|g| Event::GrantEnded {
             grant: g,
             app_name: app_name(config, &g.app_slug),
-        };
-        notify::enqueue(&mut tx, config, event, now).await?;
-    }
+        })
+        .collect();
+    notify::enqueue_all(&mut tx, config, &events, now).await?;
     let requests_expired = Store::expire_pending_requests(&mut tx, now).await?;
     for r in &requests_expired {
         Store::append_audit(

@@ -88,42 +88,64 @@ pub async fn enqueue(
     event: Event<'_>,
     now: i64,
 ) -> sqlx::Result<()> {
-    for mail in messages::render(config, &event) {
-        let message = NewMessage {
-            channel: "email",
-            kind: mail.kind,
-            recipient: &mail.to,
-            payload: serde_json::json!({
+    enqueue_all(conn, config, &[event], now).await
+}
+
+/// As `enqueue`, for many events at once (written with a few statements).
+pub async fn enqueue_all(
+    conn: &mut SqliteConnection,
+    config: &Config,
+    events: &[Event<'_>],
+    now: i64,
+) -> sqlx::Result<()> {
+    let mut rows = Vec::new();
+    for event in events {
+        for mail in messages::render(config, event) {
+            let payload = serde_json::json!({
                 "subject": mail.subject, "text": mail.text, "html": mail.html,
                 "thread": mail.thread, "thread_root": mail.thread_root,
-            })
-            .to_string(),
-            request_id: mail.request_id,
-        };
-        Store::enqueue(conn, &message, now).await?;
-    }
-    if config.discord.enabled {
-        // An extension decided also changes the original request's message (its expiry).
-        let also = match &event {
-            Event::RequestDecided {
-                grant: Some(g),
-                request,
-                ..
-            } if request.extends_grant_id.is_some() => Some(g.request_id),
-            _ => None,
-        };
-        for request_id in event.request_id().into_iter().chain(also) {
-            // Rendered when sent, from the request as it is then: the message always shows
-            // the latest state, however late the delivery.
-            let message = NewMessage {
-                channel: "discord",
-                kind: "sync_request",
-                recipient: &config.discord.channel_id,
-                payload: serde_json::json!({ "request_id": request_id }).to_string(),
-                request_id: Some(request_id),
+            });
+            rows.push((
+                mail.kind,
+                mail.to,
+                payload.to_string(),
+                mail.request_id,
+                "email",
+            ));
+        }
+        if config.discord.enabled {
+            // An extension decided also changes the original request's message (its expiry).
+            let also = match event {
+                Event::RequestDecided {
+                    grant: Some(g),
+                    request,
+                    ..
+                } if request.extends_grant_id.is_some() => Some(g.request_id),
+                _ => None,
             };
-            Store::enqueue(conn, &message, now).await?;
+            // Rendered when sent, from the request as it is then: the message always shows the
+            // latest state, however late the delivery.
+            for request_id in event.request_id().into_iter().chain(also) {
+                let payload = serde_json::json!({ "request_id": request_id }).to_string();
+                rows.push((
+                    "sync_request",
+                    config.discord.channel_id.clone(),
+                    payload,
+                    Some(request_id),
+                    "discord",
+                ));
+            }
         }
     }
-    Ok(())
+    let messages: Vec<NewMessage<'_>> = rows
+        .iter()
+        .map(|(kind, to, payload, request_id, channel)| NewMessage {
+            channel,
+            kind,
+            recipient: to,
+            payload: payload.clone(),
+            request_id: *request_id,
+        })
+        .collect();
+    Store::enqueue_many(conn, &messages, now).await
 }

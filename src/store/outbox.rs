@@ -43,6 +43,30 @@ impl Store {
         .await
     }
 
+    /// Queues many messages with few statements.
+    pub async fn enqueue_many(
+        conn: &mut SqliteConnection,
+        messages: &[NewMessage<'_>],
+        now: i64,
+    ) -> sqlx::Result<()> {
+        for chunk in messages.chunks(2000) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO outbox (channel, kind, recipient, payload, request_id, created_at, next_attempt_at) ",
+            );
+            q.push_values(chunk, |mut b, m| {
+                b.push_bind(m.channel)
+                    .push_bind(m.kind)
+                    .push_bind(m.recipient)
+                    .push_bind(m.payload.as_str())
+                    .push_bind(m.request_id)
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
     pub async fn due_messages(
         &self,
         channel: &str,
