@@ -72,6 +72,35 @@ impl AccessCache {
             .map(|s| s.who.clone())
     }
 
+    /// Runs `f` on the live session's identity under the read lock: no reference counts touched,
+    /// which matters when every core asks at once (the `/auth` hot path).
+    pub fn with_session<R>(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+        f: impl FnOnce(&Identity) -> R,
+    ) -> Option<R> {
+        let sessions = self.sessions.read().unwrap_or_else(|e| e.into_inner());
+        sessions
+            .get(id_hash)
+            .filter(|s| s.expires_at > now)
+            .map(|s| f(&s.who))
+    }
+
+    /// The live grant's expiry, as a fresh header value, if `email` has one at `slug`.
+    pub fn grant_expiry(&self, email: &str, slug: &str, now: i64) -> Option<Option<HeaderValue>> {
+        let grants = self.grants.read().unwrap_or_else(|e| e.into_inner());
+        let g = grants
+            .get(email)?
+            .get(slug)
+            .filter(|g| g.expires_at > now)?;
+        Some(
+            g.expires_header
+                .as_ref()
+                .and_then(|h| HeaderValue::from_bytes(h.as_bytes()).ok()),
+        )
+    }
+
     pub fn put_session(&self, id_hash: Vec<u8>, email: Email, expires_at: i64) {
         let who = Arc::new(Identity::new(email));
         let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());

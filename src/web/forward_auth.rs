@@ -2,15 +2,26 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::cookies;
 use super::identity::{identify_shared, peer};
 use super::rd;
+use crate::access_cache::Identity;
+use crate::config::{Application, IdentityConfig};
 use crate::context::Context;
 use crate::policy::{evaluate, Access};
+use crate::tokens;
 
-fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_URI: HeaderName = HeaderName::from_static("x-forwarded-uri");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_ORIGINAL_URL: HeaderName = HeaderName::from_static("x-original-url");
+const X_DAYPASS_USER: HeaderName = HeaderName::from_static("x-daypass-user");
+const X_DAYPASS_GRANT_EXPIRES: HeaderName = HeaderName::from_static("x-daypass-grant-expires");
+
+fn header_str(headers: &HeaderMap, name: HeaderName) -> Option<&str> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -20,10 +31,10 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 
 /// Which host the person was trying to open, from the proxy's headers (no allocation).
 fn original_host(headers: &HeaderMap) -> Option<&str> {
-    if let Some(host) = header_str(headers, "x-forwarded-host") {
+    if let Some(host) = header_str(headers, X_FORWARDED_HOST) {
         return Some(host.split(',').next().unwrap_or(host).trim());
     }
-    let original = header_str(headers, "x-original-url")?;
+    let original = header_str(headers, X_ORIGINAL_URL)?;
     let rest = original.split_once("://")?.1;
     let authority = rest.split(['/', '?', '#']).next()?;
     (!authority.is_empty() && !authority.contains('@')).then_some(authority)
@@ -31,19 +42,18 @@ fn original_host(headers: &HeaderMap) -> Option<&str> {
 
 /// The whole URL the person was trying to open, for the redirect to the request page.
 fn original_url(headers: &HeaderMap, host: &str) -> String {
-    if header_str(headers, "x-forwarded-host").is_none() {
-        if let Some(u) = header_str(headers, "x-original-url").and_then(|u| url::Url::parse(u).ok())
-        {
+    if header_str(headers, X_FORWARDED_HOST).is_none() {
+        if let Some(u) = header_str(headers, X_ORIGINAL_URL).and_then(|u| url::Url::parse(u).ok()) {
             return u.to_string();
         }
     }
-    let proto = header_str(headers, "x-forwarded-proto").unwrap_or("http");
+    let proto = header_str(headers, X_FORWARDED_PROTO).unwrap_or("http");
     let proto = if proto.eq_ignore_ascii_case("https") {
         "https"
     } else {
         "http"
     };
-    let uri = header_str(headers, "x-forwarded-uri")
+    let uri = header_str(headers, X_FORWARDED_URI)
         .filter(|u| u.starts_with('/'))
         .unwrap_or("/");
     format!("{proto}://{host}{uri}")
@@ -100,30 +110,65 @@ fn decide(
             Err(_) => StatusCode::UNAUTHORIZED.into_response(),
         }
     };
-    let Some(who) = identify_shared(ctx, headers, peer) else {
-        return unauthorized();
+    let now = ctx.clock.now_ms();
+    let decision = match &ctx.config.identity {
+        IdentityConfig::EmailCode => {
+            let Some(token) = cookies::get(headers, cookies::SESSION) else {
+                return unauthorized();
+            };
+            ctx.cache
+                .with_session(&tokens::hash(token), now, |who| access(ctx, app, who, now))
+        }
+        IdentityConfig::Header { .. } => {
+            identify_shared(ctx, headers, peer).map(|who| access(ctx, app, &who, now))
+        }
     };
-    let granted = |expires: Option<HeaderValue>| {
-        let mut r = StatusCode::OK.into_response();
-        if let Some(u) = who.header.clone() {
-            r.headers_mut().insert("x-daypass-user", u);
+    match decision {
+        None | Some(Decision::NoGrant) => unauthorized(),
+        Some(Decision::Denied) => StatusCode::FORBIDDEN.into_response(),
+        Some(Decision::Granted { user, expires }) => {
+            let mut r = StatusCode::OK.into_response();
+            let h = r.headers_mut();
+            if let Some(u) = user {
+                h.insert(X_DAYPASS_USER, u);
+            }
+            if let Some(exp) = expires {
+                h.insert(X_DAYPASS_GRANT_EXPIRES, exp);
+            }
+            r
         }
-        if let Some(exp) = expires {
-            r.headers_mut().insert("x-daypass-grant-expires", exp);
-        }
-        r
+    }
+}
+
+enum Decision {
+    Granted {
+        user: Option<HeaderValue>,
+        expires: Option<HeaderValue>,
+    },
+    NoGrant,
+    Denied,
+}
+
+/// What `who` may do at `app` right now. Called under the session cache's read lock, so it
+/// copies what it keeps instead of sharing it.
+fn access(ctx: &Context, app: &Application, who: &Identity, now: i64) -> Decision {
+    let user = || {
+        who.header
+            .as_ref()
+            .and_then(|h| HeaderValue::from_bytes(h.as_bytes()).ok())
     };
     match evaluate(app, &who.email) {
-        Access::Denied(_) => StatusCode::FORBIDDEN.into_response(),
-        Access::Persistent(_) => granted(None),
-        Access::OnRequest(..) => {
-            match ctx
-                .cache
-                .grant(who.email.as_str(), &app.slug, ctx.clock.now_ms())
-            {
-                Some(g) => granted(g.expires_header),
-                None => unauthorized(),
-            }
-        }
+        Access::Denied(_) => Decision::Denied,
+        Access::Persistent(_) => Decision::Granted {
+            user: user(),
+            expires: None,
+        },
+        Access::OnRequest(..) => match ctx.cache.grant_expiry(who.email.as_str(), &app.slug, now) {
+            Some(expires) => Decision::Granted {
+                user: user(),
+                expires,
+            },
+            None => Decision::NoGrant,
+        },
     }
 }
