@@ -27,9 +27,8 @@ fn main() -> anyhow::Result<()> {
         // `cargo test --benches` builds and runs this with no `--bench`: do nothing then.
         return Ok(());
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    // Two workers, so answers are read while the sender sleeps until the next send.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(run())
 }
 

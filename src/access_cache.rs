@@ -3,7 +3,7 @@
 //! `refresh_from_audit` picks up changes written by other processes (the CLI).
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::http::HeaderValue;
 
@@ -24,9 +24,9 @@ impl Identity {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct CachedSession {
-    who: Arc<Identity>,
+    who: Identity,
     expires_at: i64,
 }
 
@@ -38,11 +38,24 @@ pub struct CachedGrant {
     pub expires_header: Option<HeaderValue>,
 }
 
+/// Both maps behind one lock: `/auth` reads a session and a grant with one lock acquisition.
+#[derive(Default)]
+pub struct Maps {
+    sessions: HashMap<Vec<u8>, CachedSession>,
+    /// email → application slug → the live grant. Nested so lookups borrow `&str`s.
+    grants: HashMap<String, HashMap<String, CachedGrant>>,
+}
+
+impl Maps {
+    /// The live grant of `email` at `slug`, checked against `now` on every call.
+    pub fn grant(&self, email: &str, slug: &str, now: i64) -> Option<&CachedGrant> {
+        self.grants.get(email)?.get(slug).filter(|g| g.expires_at > now)
+    }
+}
+
 #[derive(Default)]
 pub struct AccessCache {
-    sessions: RwLock<HashMap<Vec<u8>, CachedSession>>,
-    /// email → application slug → the live grant. Nested so lookups borrow `&str`s and allocate nothing.
-    grants: RwLock<HashMap<String, HashMap<String, CachedGrant>>>,
+    maps: RwLock<Maps>,
     last_audit_id: AtomicI64,
 }
 
@@ -50,9 +63,7 @@ impl AccessCache {
     pub async fn load(store: &Store, now: i64) -> sqlx::Result<Self> {
         let cache = Self::default();
         // Read the audit position first, so nothing written during the load is missed.
-        cache
-            .last_audit_id
-            .store(store.last_audit_id().await?, Ordering::SeqCst);
+        cache.last_audit_id.store(store.last_audit_id().await?, Ordering::SeqCst);
         for s in store.live_sessions(now).await? {
             if let Ok(email) = Email::parse(&s.email) {
                 cache.put_session(s.id_hash, email, s.expires_at);
@@ -64,108 +75,77 @@ impl AccessCache {
         Ok(cache)
     }
 
-    pub fn session(&self, id_hash: &[u8], now: i64) -> Option<Arc<Identity>> {
-        let sessions = self.sessions.read().unwrap_or_else(|e| e.into_inner());
-        sessions
-            .get(id_hash)
-            .filter(|s| s.expires_at > now)
-            .map(|s| s.who.clone())
+    fn read(&self) -> RwLockReadGuard<'_, Maps> {
+        self.maps.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` on the live session's identity under the read lock: no reference counts touched,
-    /// which matters when every core asks at once (the `/auth` hot path).
-    pub fn with_session<R>(
-        &self,
-        id_hash: &[u8],
-        now: i64,
-        f: impl FnOnce(&Identity) -> R,
-    ) -> Option<R> {
-        let sessions = self.sessions.read().unwrap_or_else(|e| e.into_inner());
-        sessions
-            .get(id_hash)
-            .filter(|s| s.expires_at > now)
-            .map(|s| f(&s.who))
+    fn write(&self) -> RwLockWriteGuard<'_, Maps> {
+        self.maps.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The live grant's expiry, as a fresh header value, if `email` has one at `slug`.
-    pub fn grant_expiry(&self, email: &str, slug: &str, now: i64) -> Option<Option<HeaderValue>> {
-        let grants = self.grants.read().unwrap_or_else(|e| e.into_inner());
-        let g = grants
-            .get(email)?
-            .get(slug)
-            .filter(|g| g.expires_at > now)?;
-        Some(
-            g.expires_header
-                .as_ref()
-                .and_then(|h| HeaderValue::from_bytes(h.as_bytes()).ok()),
-        )
+    /// The live session's email.
+    pub fn session(&self, id_hash: &[u8], now: i64) -> Option<Email> {
+        self.with_session(id_hash, now, |who, _| who.email.clone())
+    }
+
+    /// Runs `f` on the live session's identity, and the grants, under one read lock: nothing
+    /// is copied or reference-counted (the `/auth` hot path).
+    pub fn with_session<R>(&self, id_hash: &[u8], now: i64, f: impl FnOnce(&Identity, &Maps) -> R) -> Option<R> {
+        let maps = self.read();
+        let session = maps.sessions.get(id_hash).filter(|s| s.expires_at > now)?;
+        Some(f(&session.who, &maps))
+    }
+
+    /// Runs `f` on the grants under the read lock.
+    pub fn with_maps<R>(&self, f: impl FnOnce(&Maps) -> R) -> R {
+        f(&self.read())
     }
 
     pub fn put_session(&self, id_hash: Vec<u8>, email: Email, expires_at: i64) {
-        let who = Arc::new(Identity::new(email));
-        let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
-        sessions.insert(id_hash, CachedSession { who, expires_at });
+        let who = Identity::new(email);
+        self.write().sessions.insert(id_hash, CachedSession { who, expires_at });
     }
 
     pub fn remove_session(&self, id_hash: &[u8]) {
-        let mut sessions = self.sessions.write().unwrap_or_else(|e| e.into_inner());
-        sessions.remove(id_hash);
+        self.write().sessions.remove(id_hash);
     }
 
     /// The live grant of `email` at `slug`, checked against `now` on every call.
     pub fn grant(&self, email: &str, slug: &str, now: i64) -> Option<CachedGrant> {
-        let grants = self.grants.read().unwrap_or_else(|e| e.into_inner());
-        grants
-            .get(email)
-            .and_then(|apps| apps.get(slug))
-            .filter(|g| g.expires_at > now)
-            .cloned()
+        self.read().grant(email, slug, now).cloned()
     }
 
     pub fn put_grant(&self, g: &GrantRow) {
-        let mut grants = self.grants.write().unwrap_or_else(|e| e.into_inner());
+        let mut maps = self.write();
         if g.state == "active" {
             let cached = CachedGrant {
                 id: g.id,
                 expires_at: g.expires_at,
                 expires_header: HeaderValue::from_str(&crate::clock::rfc3339(g.expires_at)).ok(),
             };
-            grants
-                .entry(g.email.clone())
-                .or_default()
-                .insert(g.app_slug.clone(), cached);
-        } else if let Some(apps) = grants.get_mut(&g.email) {
+            maps.grants.entry(g.email.clone()).or_default().insert(g.app_slug.clone(), cached);
+        } else if let Some(apps) = maps.grants.get_mut(&g.email) {
             if apps.get(&g.app_slug).is_some_and(|c| c.id == g.id) {
                 apps.remove(&g.app_slug);
             }
             if apps.is_empty() {
-                grants.remove(&g.email);
+                maps.grants.remove(&g.email);
             }
         }
     }
 
     /// Drops grants and sessions whose time has passed (they are already refused; this frees memory).
     pub fn prune(&self, now: i64) {
-        self.grants
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, apps| {
-                apps.retain(|_, g| g.expires_at > now);
-                !apps.is_empty()
-            });
-        self.sessions
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, s| s.expires_at > now);
+        let mut maps = self.write();
+        maps.grants.retain(|_, apps| {
+            apps.retain(|_, g| g.expires_at > now);
+            !apps.is_empty()
+        });
+        maps.sessions.retain(|_, s| s.expires_at > now);
     }
 
     pub fn live_grant_count(&self, now: i64) -> usize {
-        let grants = self.grants.read().unwrap_or_else(|e| e.into_inner());
-        grants
-            .values()
-            .flat_map(|apps| apps.values())
-            .filter(|g| g.expires_at > now)
-            .count()
+        self.read().grants.values().flat_map(|apps| apps.values()).filter(|g| g.expires_at > now).count()
     }
 
     /// Applies grant changes recorded in the audit log since the last call, whoever wrote them.

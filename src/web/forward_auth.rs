@@ -6,9 +6,9 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::cookies;
-use super::identity::{identify_shared, peer};
+use super::identity::{identify, peer};
 use super::rd;
-use crate::access_cache::Identity;
+use crate::access_cache::{Identity, Maps};
 use crate::config::{Application, IdentityConfig};
 use crate::context::Context;
 use crate::policy::{evaluate, Access};
@@ -116,12 +116,11 @@ fn decide(
             let Some(token) = cookies::get(headers, cookies::SESSION) else {
                 return unauthorized();
             };
-            ctx.cache
-                .with_session(&tokens::hash(token), now, |who| access(ctx, app, who, now))
+            ctx.cache.with_session(&tokens::hash(token), now, |who, maps| access(app, who, maps, now))
         }
-        IdentityConfig::Header { .. } => {
-            identify_shared(ctx, headers, peer).map(|who| access(ctx, app, &who, now))
-        }
+        IdentityConfig::Header { .. } => identify(ctx, headers, peer)
+            .map(Identity::new)
+            .map(|who| ctx.cache.with_maps(|maps| access(app, &who, maps, now))),
     };
     match decision {
         None | Some(Decision::NoGrant) => unauthorized(),
@@ -151,7 +150,7 @@ enum Decision {
 
 /// What `who` may do at `app` right now. Called under the session cache's read lock, so it
 /// copies what it keeps instead of sharing it.
-fn access(ctx: &Context, app: &Application, who: &Identity, now: i64) -> Decision {
+fn access(app: &Application, who: &Identity, maps: &Maps, now: i64) -> Decision {
     let user = || {
         who.header
             .as_ref()
@@ -163,10 +162,10 @@ fn access(ctx: &Context, app: &Application, who: &Identity, now: i64) -> Decisio
             user: user(),
             expires: None,
         },
-        Access::OnRequest(..) => match ctx.cache.grant_expiry(who.email.as_str(), &app.slug, now) {
-            Some(expires) => Decision::Granted {
+        Access::OnRequest(..) => match maps.grant(who.email.as_str(), &app.slug, now) {
+            Some(g) => Decision::Granted {
                 user: user(),
-                expires,
+                expires: g.expires_header.as_ref().and_then(|h| HeaderValue::from_bytes(h.as_bytes()).ok()),
             },
             None => Decision::NoGrant,
         },

@@ -8,7 +8,6 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::cookies;
-use crate::access_cache::Identity;
 use crate::config::IdentityConfig;
 use crate::context::Context;
 use crate::domain::Email;
@@ -29,15 +28,6 @@ pub fn peer(parts_ext: &axum::http::Extensions) -> Option<SocketAddr> {
 
 /// Resolves the person behind a request from its headers and peer address, without I/O.
 pub fn identify(ctx: &Context, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<Email> {
-    identify_shared(ctx, headers, peer).map(|who| who.email.clone())
-}
-
-/// As `identify`, sharing the cached identity instead of copying it (the `/auth` hot path).
-pub fn identify_shared(
-    ctx: &Context,
-    headers: &HeaderMap,
-    peer: Option<SocketAddr>,
-) -> Option<Arc<Identity>> {
     match &ctx.config.identity {
         IdentityConfig::EmailCode => {
             let token = cookies::get(headers, cookies::SESSION)?;
@@ -52,7 +42,7 @@ pub fn identify_shared(
                 return None;
             }
             let value = headers.get(header.as_str())?.to_str().ok()?;
-            Email::parse(value).ok().map(|e| Arc::new(Identity::new(e)))
+            Email::parse(value).ok()
         }
     }
 }
