@@ -28,7 +28,10 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     // Two workers, so answers are read while the sender sleeps until the next send.
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     rt.block_on(run())
 }
 

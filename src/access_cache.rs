@@ -49,7 +49,10 @@ pub struct Maps {
 impl Maps {
     /// The live grant of `email` at `slug`, checked against `now` on every call.
     pub fn grant(&self, email: &str, slug: &str, now: i64) -> Option<&CachedGrant> {
-        self.grants.get(email)?.get(slug).filter(|g| g.expires_at > now)
+        self.grants
+            .get(email)?
+            .get(slug)
+            .filter(|g| g.expires_at > now)
     }
 }
 
@@ -63,10 +66,12 @@ impl AccessCache {
     pub async fn load(store: &Store, now: i64) -> sqlx::Result<Self> {
         let cache = Self::default();
         // Read the audit position first, so nothing written during the load is missed.
-        cache.last_audit_id.store(store.last_audit_id().await?, Ordering::SeqCst);
+        cache
+            .last_audit_id
+            .store(store.last_audit_id().await?, Ordering::SeqCst);
         for s in store.live_sessions(now).await? {
             if let Ok(email) = Email::parse(&s.email) {
-                cache.put_session(s.id_hash, email, s.expires_at);
+                cache.put_session(&s.id_hash, email, s.expires_at);
             }
         }
         for g in store.live_grants(now).await? {
@@ -90,7 +95,12 @@ impl AccessCache {
 
     /// Runs `f` on the live session's identity, and the grants, under one read lock: nothing
     /// is copied or reference-counted (the `/auth` hot path).
-    pub fn with_session<R>(&self, id_hash: &[u8], now: i64, f: impl FnOnce(&Identity, &Maps) -> R) -> Option<R> {
+    pub fn with_session<R>(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+        f: impl FnOnce(&Identity, &Maps) -> R,
+    ) -> Option<R> {
         let maps = self.read();
         let session = maps.sessions.get(id_hash).filter(|s| s.expires_at > now)?;
         Some(f(&session.who, &maps))
@@ -101,9 +111,11 @@ impl AccessCache {
         f(&self.read())
     }
 
-    pub fn put_session(&self, id_hash: Vec<u8>, email: Email, expires_at: i64) {
+    pub fn put_session(&self, id_hash: &[u8], email: Email, expires_at: i64) {
         let who = Identity::new(email);
-        self.write().sessions.insert(id_hash, CachedSession { who, expires_at });
+        self.write()
+            .sessions
+            .insert(id_hash.to_vec(), CachedSession { who, expires_at });
     }
 
     pub fn remove_session(&self, id_hash: &[u8]) {
@@ -123,7 +135,10 @@ impl AccessCache {
                 expires_at: g.expires_at,
                 expires_header: HeaderValue::from_str(&crate::clock::rfc3339(g.expires_at)).ok(),
             };
-            maps.grants.entry(g.email.clone()).or_default().insert(g.app_slug.clone(), cached);
+            maps.grants
+                .entry(g.email.clone())
+                .or_default()
+                .insert(g.app_slug.clone(), cached);
         } else if let Some(apps) = maps.grants.get_mut(&g.email) {
             if apps.get(&g.app_slug).is_some_and(|c| c.id == g.id) {
                 apps.remove(&g.app_slug);
@@ -145,7 +160,12 @@ impl AccessCache {
     }
 
     pub fn live_grant_count(&self, now: i64) -> usize {
-        self.read().grants.values().flat_map(|apps| apps.values()).filter(|g| g.expires_at > now).count()
+        self.read()
+            .grants
+            .values()
+            .flat_map(|apps| apps.values())
+            .filter(|g| g.expires_at > now)
+            .count()
     }
 
     /// Applies grant changes recorded in the audit log since the last call, whoever wrote them.

@@ -101,7 +101,7 @@ pub async fn verify(
     Store::insert_session(&mut tx, &session_hash, &row.email, now, expires_at).await?;
     tx.commit().await?;
     if let Ok(email) = Email::parse(&row.email) {
-        ctx.cache.put_session(session_hash, email, expires_at);
+        ctx.cache.put_session(&session_hash, email, expires_at);
     }
     Ok((session, row.email))
 }

@@ -18,8 +18,8 @@ pub fn new_code() -> String {
 }
 
 /// What the database keeps instead of a token.
-pub fn hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
+pub fn hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 pub fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {

@@ -184,11 +184,27 @@ impl fmt::Display for FixedResult {
 /// Sends `rate` requests a second on schedule over 8 keep-alive connections, with a minimal
 /// HTTP/1.1 client (a general-purpose one costs more than the server it would be measuring).
 /// Each request is timed from its write to the end of its answer.
-pub async fn fixed_rate(url: &str, session: &str, rate: u32, length: Duration) -> anyhow::Result<FixedResult> {
+pub async fn fixed_rate(
+    url: &str,
+    session: &str,
+    rate: u32,
+    length: Duration,
+) -> anyhow::Result<FixedResult> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     const CONNECTIONS: u32 = 8;
-    let addr = url.trim_start_matches("http://").split('/').next().unwrap_or("").to_string();
-    let path = format!("/{}", url.trim_start_matches("http://").split_once('/').map(|x| x.1).unwrap_or(""));
+    let addr = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let path = format!(
+        "/{}",
+        url.trim_start_matches("http://")
+            .split_once('/')
+            .map(|x| x.1)
+            .unwrap_or("")
+    );
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: daypass_session={session}\r\nX-Forwarded-Host: bench.test\r\n\r\n"
     );
@@ -218,7 +234,11 @@ pub async fn fixed_rate(url: &str, session: &str, rate: u32, length: Duration) -
                         let head = &text[..head_end];
                         let body_len = head
                             .lines()
-                            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
                             .unwrap_or(0);
                         if have.len() >= head_end + 4 + body_len {
                             break head.starts_with("HTTP/1.1 2");
@@ -236,8 +256,18 @@ pub async fn fixed_rate(url: &str, session: &str, rate: u32, length: Duration) -
         r.extend(t.await??);
     }
     r.sort_by_key(|x| x.0);
-    let pct = |p: f64| r.get(((r.len() as f64 * p) as usize).min(r.len().saturating_sub(1))).map(|x| x.0).unwrap_or_default();
-    Ok(FixedResult { sent: r.len(), ok: r.iter().filter(|x| x.1).count(), p50: pct(0.50), p95: pct(0.95), p99: pct(0.99) })
+    let pct = |p: f64| {
+        r.get(((r.len() as f64 * p) as usize).min(r.len().saturating_sub(1)))
+            .map(|x| x.0)
+            .unwrap_or_default()
+    };
+    Ok(FixedResult {
+        sent: r.len(),
+        ok: r.iter().filter(|x| x.1).count(),
+        p50: pct(0.50),
+        p95: pct(0.95),
+        p99: pct(0.99),
+    })
 }
 
 pub struct RevocationOutcome {

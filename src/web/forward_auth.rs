@@ -1,7 +1,5 @@
 //! `GET /auth`: the reverse proxy's question, answered from memory.
-use std::sync::Arc;
 
-use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -59,13 +57,13 @@ fn original_url(headers: &HeaderMap, host: &str) -> String {
     format!("{proto}://{host}{uri}")
 }
 
-pub async fn auth(State(ctx): State<Arc<Context>>, request: axum::extract::Request) -> Response {
+pub async fn auth(ctx: &Context, request: axum::extract::Request) -> Response {
     let headers = request.headers();
     let redirect = request.uri().query().is_some_and(|q| {
         url::form_urlencoded::parse(q.as_bytes())
             .any(|(k, v)| k == "redirect" && matches!(v.as_ref(), "1" | "true" | "yes"))
     });
-    let mut response = decide(&ctx, headers, peer(request.extensions()), redirect);
+    let mut response = decide(ctx, headers, peer(request.extensions()), redirect);
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -116,7 +114,10 @@ fn decide(
             let Some(token) = cookies::get(headers, cookies::SESSION) else {
                 return unauthorized();
             };
-            ctx.cache.with_session(&tokens::hash(token), now, |who, maps| access(app, who, maps, now))
+            ctx.cache
+                .with_session(&tokens::hash(token), now, |who, maps| {
+                    access(app, who, maps, now)
+                })
         }
         IdentityConfig::Header { .. } => identify(ctx, headers, peer)
             .map(Identity::new)
@@ -165,7 +166,10 @@ fn access(app: &Application, who: &Identity, maps: &Maps, now: i64) -> Decision 
         Access::OnRequest(..) => match maps.grant(who.email.as_str(), &app.slug, now) {
             Some(g) => Decision::Granted {
                 user: user(),
-                expires: g.expires_header.as_ref().and_then(|h| HeaderValue::from_bytes(h.as_bytes()).ok()),
+                expires: g
+                    .expires_header
+                    .as_ref()
+                    .and_then(|h| HeaderValue::from_bytes(h.as_bytes()).ok()),
             },
             None => Decision::NoGrant,
         },

@@ -2,7 +2,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, OriginalUri};
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -65,11 +65,7 @@ impl FromRequestParts<Arc<Context>> for User {
         if let Some(email) = identify(ctx, &parts.headers, peer(&parts.extensions)) {
             return Ok(Self(email));
         }
-        let here = parts
-            .extensions
-            .get::<OriginalUri>()
-            .map(|u| u.0.to_string())
-            .unwrap_or_else(|| parts.uri.to_string());
+        let here = parts.uri.to_string();
         Err(Redirect::to(&login_url(&here, None)).into_response())
     }
 }

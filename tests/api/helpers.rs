@@ -231,9 +231,11 @@ impl TestApp {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        self.ctx
-            .cache
-            .put_session(hash, daypass::domain::Email::parse(email).unwrap(), expires);
+        self.ctx.cache.put_session(
+            &hash,
+            daypass::domain::Email::parse(email).unwrap(),
+            expires,
+        );
         let mut b = self.browser();
         b.cookies.insert("daypass_session".into(), token);
         b
