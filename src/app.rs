@@ -69,6 +69,8 @@ impl App {
             secret,
             mailer,
             discord,
+            limits: Default::default(),
+            last_sweep_ms: std::sync::atomic::AtomicI64::new(now),
             outbox_wakeups: [Notify::new(), Notify::new()],
         });
         Ok(Self { listener, ctx })

@@ -17,6 +17,9 @@ pub struct Context {
     pub mailer: Mailer,
     /// Set when `discord.enabled`.
     pub discord: Option<crate::discord::Discord>,
+    pub limits: crate::rate_limit::RateLimiter,
+    /// When the scheduler last finished a sweep (ms), for /healthz and /metrics.
+    pub last_sweep_ms: std::sync::atomic::AtomicI64,
     /// One per outbox channel (`email`, `discord`).
     pub outbox_wakeups: [Notify; 2],
 }

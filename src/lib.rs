@@ -14,6 +14,7 @@ pub mod grants;
 pub mod login;
 pub mod notify;
 pub mod policy;
+pub mod rate_limit;
 pub mod requests;
 pub mod scheduler;
 pub mod secret;

@@ -221,6 +221,8 @@ pub async fn sweep_now(ctx: &Context) -> sqlx::Result<SweepReport> {
         ctx.wake_outbox();
     }
     ctx.cache.prune(now);
+    ctx.last_sweep_ms
+        .store(ctx.clock.now_ms(), std::sync::atomic::Ordering::Relaxed);
     Ok(report)
 }
 

@@ -49,9 +49,10 @@ impl DiscordClient {
     }
 
     pub async fn edit(&self, message_id: &str, edit: EditMessage) -> Result<(), SendError> {
-        let id: u64 = message_id.parse().map_err(|_| SendError {
-            message: format!("stored Discord message id {message_id:?} is not a snowflake"),
-            permanent: true,
+        let id: u64 = message_id.parse().map_err(|_| {
+            SendError::permanent(format!(
+                "stored Discord message id {message_id:?} is not a snowflake"
+            ))
         })?;
         self.http
             .edit_message(self.channel, MessageId::new(id.max(1)), &edit, vec![])
@@ -82,5 +83,12 @@ fn classify(e: serenity::Error) -> SendError {
         }
         other => format!("Discord: {other}"),
     };
-    SendError { message, permanent }
+    // Discord's own rate limiter honours retry_after when it is on (production); when a 429
+    // reaches here its value is not passed on, so wait a conservative minute.
+    let rate_limited = matches!(&e, serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) if r.status_code.as_u16() == 429);
+    SendError {
+        message,
+        permanent,
+        retry_after_ms: rate_limited.then_some(60_000),
+    }
 }

@@ -56,18 +56,14 @@ pub async fn sync_request(
     discord: &Discord,
     request_id: i64,
 ) -> Result<(), SendError> {
-    let fail = |e: anyhow::Error| SendError {
-        message: e.to_string(),
-        permanent: false,
-    };
+    let fail = |e: anyhow::Error| SendError::temporary(e.to_string());
     let Some(rendered) = interactions::render(ctx, request_id, None)
         .await
         .map_err(fail)?
     else {
-        return Err(SendError {
-            message: format!("request {request_id} does not exist"),
-            permanent: true,
-        });
+        return Err(SendError::permanent(format!(
+            "request {request_id} does not exist"
+        )));
     };
     match &rendered.message_id {
         None => {

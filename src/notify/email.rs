@@ -13,6 +13,24 @@ pub enum Mailer {
     File(PathBuf),
 }
 
+impl SendError {
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            permanent: true,
+            retry_after_ms: None,
+        }
+    }
+
+    pub fn temporary(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            permanent: false,
+            retry_after_ms: None,
+        }
+    }
+}
+
 /// One mail to send.
 pub struct Outgoing<'a> {
     pub to: &'a str,
@@ -28,6 +46,8 @@ pub struct Outgoing<'a> {
 pub struct SendError {
     pub message: String,
     pub permanent: bool,
+    /// The earliest time worth trying again, when the other side said (a rate limit).
+    pub retry_after_ms: Option<i64>,
 }
 
 impl Mailer {
@@ -68,6 +88,7 @@ impl Mailer {
         let to: Mailbox = mail.to.parse().map_err(|e| SendError {
             message: format!("bad recipient address: {e}"),
             permanent: true,
+            retry_after_ms: None,
         })?;
         let mut builder = Message::builder()
             .from(from.clone())
@@ -83,6 +104,13 @@ impl Mailer {
                 builder.in_reply_to(thread_id.clone()).references(thread_id)
             };
         }
+        if !matches!(thread, Some((_, true))) {
+            // One id per outbox row: were a mail ever sent twice, it would show as the same mail.
+            builder = builder.message_id(Some(format!(
+                "<daypass.outbox-{id}@{}>",
+                from.email.domain()
+            )));
+        }
         let message = builder
             .multipart(MultiPart::alternative_plain_html(
                 text.to_string(),
@@ -91,6 +119,7 @@ impl Mailer {
             .map_err(|e| SendError {
                 message: format!("cannot build the message: {e}"),
                 permanent: true,
+                retry_after_ms: None,
             })?;
         match self {
             Self::Smtp(transport) => {
@@ -101,6 +130,7 @@ impl Mailer {
                     .map_err(|e| SendError {
                         permanent: e.is_permanent(),
                         message: format!("{e} (check email.host, email.port and email.tls)"),
+                        retry_after_ms: None,
                     })
             }
             Self::File(dir) => {
@@ -115,6 +145,7 @@ impl Mailer {
                 write.await.map_err(|e| SendError {
                     message: format!("cannot write {}: {e}", path.display()),
                     permanent: false,
+                    retry_after_ms: None,
                 })?;
                 tracing::info!(path = %path.display(), subject, "email written to a file (email.transport = \"file\")");
                 Ok(())

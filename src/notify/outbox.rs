@@ -5,8 +5,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::context::Context;
-use crate::notify::email::Outgoing;
+use crate::notify::email::{Outgoing, SendError};
 use crate::store::OutboxRow;
+use crate::store::{NewAudit, Store};
 
 /// After this many failed attempts a message is marked failed and no longer retried.
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -53,37 +54,32 @@ pub async fn try_execute_tasks(ctx: &Context, channel: &str) -> anyhow::Result<E
 async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
     let result = match row.channel.as_str() {
         "email" => match serde_json::from_str::<EmailPayload>(&row.payload) {
-            Ok(p) => ctx
-                .mailer
-                .send(
-                    &ctx.config.email.from,
-                    &Outgoing {
-                        to: &row.recipient,
-                        subject: &p.subject,
-                        text: &p.text,
-                        html: &p.html,
-                        id: row.id,
-                    },
-                    p.thread.as_deref().map(|t| (t, p.thread_root)),
-                )
-                .await
-                .map_err(|e| (e.message, e.permanent)),
-            Err(e) => Err((format!("unreadable payload: {e}"), true)),
+            Ok(p) => {
+                let mail = Outgoing {
+                    to: &row.recipient,
+                    subject: &p.subject,
+                    text: &p.text,
+                    html: &p.html,
+                    id: row.id,
+                };
+                let thread = p.thread.as_deref().map(|t| (t, p.thread_root));
+                ctx.mailer.send(&ctx.config.email.from, &mail, thread).await
+            }
+            Err(e) => Err(SendError::permanent(format!("unreadable payload: {e}"))),
         },
         "discord" => match (
             &ctx.discord,
             serde_json::from_str::<DiscordPayload>(&row.payload),
         ) {
-            (Some(d), Ok(p)) => crate::discord::sync_request(ctx, d, p.request_id)
-                .await
-                .map_err(|e| (e.message, e.permanent)),
-            (None, _) => Err((
-                "Discord is not enabled (discord.enabled = false)".to_string(),
-                true,
+            (Some(d), Ok(p)) => crate::discord::sync_request(ctx, d, p.request_id).await,
+            (None, _) => Err(SendError::permanent(
+                "Discord is not enabled (discord.enabled = false)",
             )),
-            (_, Err(e)) => Err((format!("unreadable payload: {e}"), true)),
+            (_, Err(e)) => Err(SendError::permanent(format!("unreadable payload: {e}"))),
         },
-        other => Err((format!("no sender for channel {other}"), true)),
+        other => Err(SendError::permanent(format!(
+            "no sender for channel {other}"
+        ))),
     };
     let now = ctx.clock.now_ms();
     match result {
@@ -91,14 +87,28 @@ async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
             ctx.store.mark_sent(row.id, now).await?;
             tracing::info!(id = row.id, channel = %row.channel, kind = %row.kind, to = %row.recipient, "notification sent");
         }
-        Err((error, permanent)) => {
+        Err(e) => {
             let attempts = row.attempts + 1;
-            let retry_at =
-                (!permanent && attempts < MAX_ATTEMPTS).then(|| now + backoff_ms(attempts));
-            tracing::warn!(id = row.id, channel = %row.channel, to = %row.recipient, attempts, permanent, %error, "notification not sent");
-            ctx.store
-                .mark_failed_attempt(row.id, &error, retry_at)
-                .await?;
+            let retry_at = (!e.permanent && attempts < MAX_ATTEMPTS)
+                .then(|| now + backoff_ms(attempts).max(e.retry_after_ms.unwrap_or(0)));
+            tracing::warn!(id = row.id, channel = %row.channel, to = %row.recipient, attempts, permanent = e.permanent, error = %e.message, "notification not sent");
+            let mut tx = ctx.store.begin().await?;
+            Store::fail_message(&mut tx, row.id, &e.message, retry_at).await?;
+            if retry_at.is_none() {
+                // Given up: on the record, for `daypass audit` and /metrics.
+                let audit = NewAudit {
+                    at: now,
+                    action: "notification_failed",
+                    actor: "daypass",
+                    channel: &row.channel,
+                    request_id: row.request_id,
+                    subject: Some(&row.recipient),
+                    reason: Some(&e.message),
+                    ..Default::default()
+                };
+                Store::append_audit(&mut tx, &audit).await?;
+            }
+            tx.commit().await?;
         }
     }
     Ok(())

@@ -118,3 +118,23 @@ impl Store {
             .await
     }
 }
+
+impl Store {
+    /// Decisions taken so far, per channel, for /metrics.
+    pub async fn decision_counts(&self) -> sqlx::Result<Vec<(String, i64)>> {
+        sqlx::query_as(
+            "SELECT channel, COUNT(*) FROM audit_events \
+             WHERE action IN ('request_approved', 'request_denied', 'grant_extended', 'approval_recorded') \
+             GROUP BY channel ORDER BY channel",
+        )
+        .fetch_all(&self.read)
+        .await
+    }
+
+    /// Requests per state, for /metrics.
+    pub async fn request_counts(&self) -> sqlx::Result<Vec<(String, i64)>> {
+        sqlx::query_as("SELECT state, COUNT(*) FROM access_requests GROUP BY state ORDER BY state")
+            .fetch_all(&self.read)
+            .await
+    }
+}

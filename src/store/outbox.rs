@@ -96,8 +96,8 @@ impl Store {
     }
 
     /// Records a failed attempt: try again at `retry_at`, or give up when it is `None`.
-    pub async fn mark_failed_attempt(
-        &self,
+    pub async fn fail_message(
+        conn: &mut SqliteConnection,
         id: i64,
         error: &str,
         retry_at: Option<i64>,
@@ -110,9 +110,16 @@ impl Store {
         .bind(error)
         .bind(retry_at)
         .bind(id)
-        .execute(&self.write)
+        .execute(conn)
         .await
         .map(|_| ())
+    }
+
+    /// Messages per channel and state, for /metrics.
+    pub async fn outbox_counts(&self) -> sqlx::Result<Vec<(String, String, i64)>> {
+        sqlx::query_as("SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state ORDER BY channel, state")
+            .fetch_all(&self.read)
+            .await
     }
 
     pub async fn outbox_backlog(&self) -> sqlx::Result<i64> {

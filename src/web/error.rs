@@ -18,6 +18,9 @@ pub enum WebError {
     /// 409: the thing changed under you (already decided, already ended).
     #[error("{0}")]
     Conflict(String),
+    /// 429: slow down; `Retry-After` says for how long (seconds).
+    #[error("Too many attempts. Please wait {0} seconds and try again.")]
+    TooManyRequests(u64),
     /// 500: logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -38,6 +41,7 @@ impl WebError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -54,6 +58,12 @@ impl IntoResponse for WebError {
             other => other.to_string(),
         };
         let title = status.canonical_reason().unwrap_or("Error");
-        (status, layout::error_page(title, &message)).into_response()
+        let mut response = (status, layout::error_page(title, &message)).into_response();
+        if let Self::TooManyRequests(secs) = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }

@@ -1,4 +1,5 @@
 //! `/healthz` and `/metrics`.
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -7,17 +8,31 @@ use axum::response::{IntoResponse, Response};
 
 use crate::context::Context;
 
+/// The scheduler sweeps every `sweep_every`; it counts as stalled after ten missed sweeps.
+fn scheduler_lag_ms(ctx: &Context) -> i64 {
+    let last = ctx.last_sweep_ms.load(std::sync::atomic::Ordering::Relaxed);
+    if last == 0 {
+        return 0;
+    }
+    (ctx.clock.now_ms() - last).max(0)
+}
+
 pub async fn healthz(State(ctx): State<Arc<Context>>) -> Response {
     let db = ctx.store.ping().await.is_ok();
     let backlog = ctx.store.outbox_backlog().await.unwrap_or(-1);
-    let status = if db {
+    let lag = scheduler_lag_ms(&ctx);
+    let scheduler_ok = lag <= 10 * ctx.config.sweep_every.as_millis() as i64 + 2_000;
+    let ok = db && scheduler_ok;
+    let status = if ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = serde_json::json!({
-        "status": if db { "ok" } else { "unavailable" },
+        "status": if ok { "ok" } else { "unavailable" },
         "database": if db { "ok" } else { "unreachable" },
+        "scheduler": if scheduler_ok { "ok" } else { "stalled" },
+        "scheduler_lag_ms": lag,
         "outbox_backlog": backlog,
     });
     (
@@ -30,14 +45,46 @@ pub async fn healthz(State(ctx): State<Arc<Context>>) -> Response {
 
 pub async fn metrics(State(ctx): State<Arc<Context>>) -> Response {
     let now = ctx.clock.now_ms();
-    let backlog = ctx.store.outbox_backlog().await.unwrap_or(-1);
-    let body = format!(
-        "# HELP daypass_live_grants Grants that let someone through right now.\n\
-         # TYPE daypass_live_grants gauge\ndaypass_live_grants {}\n\
-         # HELP daypass_outbox_backlog Notifications waiting to be delivered.\n\
-         # TYPE daypass_outbox_backlog gauge\ndaypass_outbox_backlog {}\n",
-        ctx.cache.live_grant_count(now),
-        backlog
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP daypass_requests Access requests by state.\n# TYPE daypass_requests gauge"
     );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+    for (state, n) in ctx.store.request_counts().await.unwrap_or_default() {
+        let _ = writeln!(out, "daypass_requests{{state=\"{state}\"}} {n}");
+    }
+    let _ = writeln!(out, "# HELP daypass_live_grants Grants that let someone through right now.\n# TYPE daypass_live_grants gauge");
+    let _ = writeln!(
+        out,
+        "daypass_live_grants {}",
+        ctx.cache.live_grant_count(now)
+    );
+    let _ = writeln!(out, "# HELP daypass_decisions_total Approvals and denials, by channel.\n# TYPE daypass_decisions_total counter");
+    for (channel, n) in ctx.store.decision_counts().await.unwrap_or_default() {
+        let _ = writeln!(out, "daypass_decisions_total{{channel=\"{channel}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP daypass_notifications Notifications by channel and state (sent, failed, pending).\n# TYPE daypass_notifications gauge"
+    );
+    for (channel, state, n) in ctx.store.outbox_counts().await.unwrap_or_default() {
+        let _ = writeln!(
+            out,
+            "daypass_notifications{{channel=\"{channel}\",state=\"{state}\"}} {n}"
+        );
+    }
+    let _ = writeln!(out, "# HELP daypass_scheduler_lag_seconds Time since the last sweep.\n# TYPE daypass_scheduler_lag_seconds gauge");
+    let _ = writeln!(
+        out,
+        "daypass_scheduler_lag_seconds {:.3}",
+        scheduler_lag_ms(&ctx) as f64 / 1000.0
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; version=0.0.4"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        out,
+    )
+        .into_response()
 }

@@ -10,12 +10,13 @@ use serde::Deserialize;
 use super::cookies;
 use super::csrf::{CsrfForm, CsrfToken};
 use super::error::{WebError, WebResult};
-use super::identity::{local_path, Viewer};
+use super::identity::{local_path, ClientIp, Viewer};
 use super::layout::{csrf_field, page, Frame};
 use crate::config::{EmailTransport, IdentityConfig};
 use crate::context::Context;
 use crate::domain::Email;
 use crate::login::{self, LoginError};
+use crate::rate_limit;
 
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
@@ -93,6 +94,7 @@ pub async fn show_login(
 
 pub async fn submit_login(
     State(ctx): State<Arc<Context>>,
+    ClientIp(ip): ClientIp,
     CsrfToken(csrf): CsrfToken,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> WebResult<Response> {
@@ -115,6 +117,15 @@ pub async fn submit_login(
             ))
         }
     };
+    let ip_key = format!("ip:{}", ip.as_deref().unwrap_or("-"));
+    let email_key = format!("code:{email}");
+    let limits = [
+        (email_key.as_str(), rate_limit::CODES_PER_EMAIL),
+        (ip_key.as_str(), rate_limit::CODES_PER_IP),
+    ];
+    ctx.limits
+        .check(&limits, ctx.clock.now_ms())
+        .map_err(WebError::TooManyRequests)?;
     let challenge = login::start(&ctx, &email).await?;
     let verify = format!(
         "/login/verify?{}",

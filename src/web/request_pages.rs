@@ -17,6 +17,7 @@ use crate::config::{Application, Temporary};
 use crate::context::Context;
 use crate::domain::{presets, Email, GrantDuration, Justification};
 use crate::policy::{evaluate, Access};
+use crate::rate_limit;
 use crate::requests::{self, NewAccessRequest, RequestError};
 
 #[derive(Deserialize, Default)]
@@ -226,6 +227,15 @@ pub async fn submit(
         client_ip: ip.as_deref(),
         extends: None,
     };
+    let user_key = format!("request:{me}");
+    let ip_key = format!("request-ip:{}", ip.as_deref().unwrap_or("-"));
+    let limits = [
+        (user_key.as_str(), rate_limit::REQUESTS_PER_USER),
+        (ip_key.as_str(), rate_limit::REQUESTS_PER_IP),
+    ];
+    ctx.limits
+        .check(&limits, ctx.clock.now_ms())
+        .map_err(WebError::TooManyRequests)?;
     match requests::create(&ctx, request).await {
         Ok(id) => Ok(Redirect::to(&format!("/requests/{id}")).into_response()),
         Err(RequestError::Db(e)) => Err(e.into()),

@@ -603,7 +603,7 @@ async fn a_discord_outage_delays_the_message_and_never_loses_it() {
             t.fake.calls().len() > before
         })
         .await;
-        t.app.ctx.clock.advance(Duration::from_secs(30));
+        t.app.ctx.clock.advance(Duration::from_secs(61));
         t.app.ctx.wake_outbox();
     }
     t.posted(id).await;
