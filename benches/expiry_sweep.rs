@@ -80,7 +80,7 @@ host = "bench.test"
 
     // The scheduler's sweep at the end of that second.
     let started = Instant::now();
-    let report = daypass::scheduler::sweep(&store, &config, second + 999).await?;
+    let report = daypass::scheduler::sweep(&store, &config, b"bench secret", second + 999).await?;
     let took = started.elapsed();
 
     let count = |sql: &'static str| {

@@ -50,7 +50,7 @@ impl App {
             Mailer::new(&config.email).context("email: cannot set up the mail transport")?;
         let discord = Discord::from_config(&config.discord)?;
         let now = clock.now_ms();
-        let report = scheduler::sweep(&store, &config, now)
+        let report = scheduler::sweep(&store, &config, &secret, now)
             .await
             .context("catching up on expired grants")?;
         if !report.grants_expired.is_empty() || !report.requests_expired.is_empty() {

@@ -37,6 +37,7 @@ pub struct NewAccessRequest<'a> {
 pub async fn review_links(
     tx: &mut Tx,
     config: &Config,
+    secret: &[u8],
     request_id: i64,
     approvers: &[&Email],
     now: i64,
@@ -44,7 +45,9 @@ pub async fn review_links(
     let origin = config.server.origin();
     let mut links = Vec::new();
     for approver in approvers {
-        let token = tokens::new_token();
+        // The email carries a marker; the token itself is made at sending time from the secret.
+        let salt = tokens::new_token();
+        let token = tokens::derived(secret, "review", &salt);
         Store::insert_review_token(
             tx,
             &tokens::hash(&token),
@@ -53,7 +56,10 @@ pub async fn review_links(
             now,
         )
         .await?;
-        links.push((approver.to_string(), format!("{origin}/review/{token}")));
+        links.push((
+            approver.to_string(),
+            format!("{origin}/review/{}", tokens::review_marker(&salt)),
+        ));
     }
     Ok(links)
 }
@@ -92,7 +98,7 @@ pub async fn create(ctx: &Context, r: NewAccessRequest<'_>) -> Result<i64, Reque
         next_reminder_at: Some(now + ctx.config.remind_after(r.temporary).as_millis() as i64),
     };
     let id = Store::insert_request(&mut tx, &new).await?;
-    let links = review_links(&mut tx, &ctx.config, id, &approvers, now).await?;
+    let links = review_links(&mut tx, &ctx.config, &ctx.secret, id, &approvers, now).await?;
     Store::append_audit(
         &mut tx,
         &NewAudit {

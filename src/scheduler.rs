@@ -29,7 +29,12 @@ fn app_name<'c>(config: &'c Config, slug: &'c str) -> &'c str {
 }
 
 /// Everything due at `now`, in one transaction. Catches up on whatever expired while daypass was down.
-pub async fn sweep(store: &Store, config: &Config, now: i64) -> sqlx::Result<SweepReport> {
+pub async fn sweep(
+    store: &Store,
+    config: &Config,
+    secret: &[u8],
+    now: i64,
+) -> sqlx::Result<SweepReport> {
     let mut tx = store.begin().await?;
     let grants_expired = Store::expire_due_grants(&mut tx, now).await?;
     // Thousands may end in the same second: audit and notify them in batches.
@@ -82,8 +87,8 @@ pub async fn sweep(store: &Store, config: &Config, now: i64) -> sqlx::Result<Swe
         notify::enqueue(&mut tx, config, event, now).await?;
     }
     let grants_warned = warn(&mut tx, config, now).await?;
-    let reminders = remind(&mut tx, config, now).await?;
-    let escalations = escalate(&mut tx, config, now).await?;
+    let reminders = remind(&mut tx, config, secret, now).await?;
+    let escalations = escalate(&mut tx, config, secret, now).await?;
     Store::delete_stale_credentials(&mut tx, now).await?;
     tx.commit().await?;
     if !grants_expired.is_empty() || !requests_expired.is_empty() {
@@ -117,7 +122,7 @@ async fn warn(tx: &mut Tx, config: &Config, now: i64) -> sqlx::Result<usize> {
 }
 
 /// Asks the approvers of unanswered requests again, each time waiting twice as long.
-async fn remind(tx: &mut Tx, config: &Config, now: i64) -> sqlx::Result<usize> {
+async fn remind(tx: &mut Tx, config: &Config, secret: &[u8], now: i64) -> sqlx::Result<usize> {
     let mut sent = 0;
     for r in Store::due_reminders(tx, now).await? {
         let (Some(was), Some(t)) = (r.next_reminder_at, temporary(config, &r)) else {
@@ -137,7 +142,7 @@ async fn remind(tx: &mut Tx, config: &Config, now: i64) -> sqlx::Result<usize> {
             .into_iter()
             .filter(|a| !already.iter().any(|x| x == a.as_str()))
             .collect();
-        let links = review_links(tx, config, r.id, &asked, now).await?;
+        let links = review_links(tx, config, secret, r.id, &asked, now).await?;
         let event = Event::Reminder {
             request: &r,
             app_name: app_name(config, &r.app_slug),
@@ -150,7 +155,7 @@ async fn remind(tx: &mut Tx, config: &Config, now: i64) -> sqlx::Result<usize> {
 }
 
 /// Adds the `escalate_to` approvers to requests unanswered for `escalate_after`.
-async fn escalate(tx: &mut Tx, config: &Config, now: i64) -> sqlx::Result<usize> {
+async fn escalate(tx: &mut Tx, config: &Config, secret: &[u8], now: i64) -> sqlx::Result<usize> {
     let mut escalated = 0;
     for r in Store::unescalated_pending(tx, now).await? {
         let Some(t) = temporary(config, &r) else {
@@ -184,7 +189,7 @@ async fn escalate(tx: &mut Tx, config: &Config, now: i64) -> sqlx::Result<usize>
             .iter()
             .filter(|e| e.as_str() != r.requester && !t.approvers.contains(e))
             .collect();
-        let links = review_links(tx, config, r.id, &to, now).await?;
+        let links = review_links(tx, config, secret, r.id, &to, now).await?;
         let request = Store::request(&mut **tx, r.id).await?.unwrap_or(r);
         let event = Event::Escalated {
             request: &request,
@@ -210,7 +215,7 @@ fn temporary<'c>(config: &'c Config, r: &RequestRow) -> Option<&'c Temporary> {
 /// The server's sweep: the above, plus the access cache and the outbox.
 pub async fn sweep_now(ctx: &Context) -> sqlx::Result<SweepReport> {
     let now = ctx.clock.now_ms();
-    let report = sweep(&ctx.store, &ctx.config, now).await?;
+    let report = sweep(&ctx.store, &ctx.config, &ctx.secret, now).await?;
     for g in &report.grants_expired {
         ctx.cache.put_grant(g);
     }

@@ -55,11 +55,13 @@ async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
     let result = match row.channel.as_str() {
         "email" => match serde_json::from_str::<EmailPayload>(&row.payload) {
             Ok(p) => {
+                let fill = |t: &str| crate::tokens::fill_markers(t, &ctx.secret);
+                let (subject, text, html) = (fill(&p.subject), fill(&p.text), fill(&p.html));
                 let mail = Outgoing {
                     to: &row.recipient,
-                    subject: &p.subject,
-                    text: &p.text,
-                    html: &p.html,
+                    subject: &subject,
+                    text: &text,
+                    html: &html,
                     id: row.id,
                 };
                 let thread = p.thread.as_deref().map(|t| (t, p.thread_root));

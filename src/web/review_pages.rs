@@ -186,18 +186,6 @@ pub async fn submit_review(
     if me.as_str() != row.approver {
         return Err(wrong_person(&row.approver));
     }
-    if row.used_at.is_some() {
-        return render(
-            &ctx,
-            &csrf,
-            &me,
-            &token,
-            &row,
-            Some("This request has already been handled."),
-            StatusCode::CONFLICT,
-        )
-        .await;
-    }
     let verdict = match form.decision.as_str() {
         "approve" => match GrantDuration::parse(&form.duration) {
             Ok(d) => Verdict::Approve(d),

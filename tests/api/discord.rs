@@ -61,6 +61,36 @@ impl DiscordTest {
         }
     }
 
+    /// daypass again on the same folder with another config, keeping the fake Discord.
+    pub async fn restart(
+        dir: tempfile::TempDir,
+        tag: String,
+        base: &str,
+        fake: FakeDiscord,
+    ) -> Self {
+        let key = SigningKey::from_bytes(&SEED);
+        let discord = format!(
+            "[discord]\nenabled = true\npublic_key = \"{}\"\nchannel_id = \"{CHANNEL}\"\napi_base = \"{}\"\ntoken_env = \"DAYPASS_TEST_UNSET_TOKEN\"\ntoken_file = \"{{dir}}/discord-token\"\n",
+            hex::encode(key.verifying_key().to_bytes()),
+            fake.url
+        );
+        let app =
+            TestApp::spawn_in(dir, tag, base, &discord, daypass::clock::Clock::default()).await;
+        Self {
+            app,
+            fake,
+            key,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// (signature, timestamp) for `body`, signed now as Discord signs.
+    pub fn sign(&self, body: &str) -> (String, String) {
+        let ts = self.now().to_string();
+        let signature = self.key.sign(&[ts.as_bytes(), body.as_bytes()].concat());
+        (hex::encode(signature.to_bytes()), ts)
+    }
+
     /// A request by `requester` for grafana, made through the library (no login round trip).
     pub async fn request(&self, requester: &str, wish: Option<&str>) -> i64 {
         Self::request_in(&self.app, requester, wish).await
