@@ -252,6 +252,11 @@ impl Config {
         self.applications.iter().find(|a| a.matches_host(authority))
     }
 
+    /// In header identity mode people arrive through the identity proxy, all from its address.
+    pub fn behind_identity_proxy(&self) -> bool {
+        matches!(self.identity, IdentityConfig::Header { .. })
+    }
+
     /// When a request's first reminder is due, after it was made.
     pub fn remind_after(&self, t: &Temporary) -> Duration {
         t.remind_after.unwrap_or(self.remind_after)

@@ -229,10 +229,11 @@ pub async fn submit(
     };
     let user_key = format!("request:{me}");
     let ip_key = format!("request-ip:{}", ip.as_deref().unwrap_or("-"));
-    let limits = [
-        (user_key.as_str(), rate_limit::REQUESTS_PER_USER),
-        (ip_key.as_str(), rate_limit::REQUESTS_PER_IP),
-    ];
+    let mut limits = vec![(user_key.as_str(), rate_limit::REQUESTS_PER_USER)];
+    if !ctx.config.behind_identity_proxy() {
+        // Behind an identity proxy every person shares the proxy's address.
+        limits.push((ip_key.as_str(), rate_limit::REQUESTS_PER_IP));
+    }
     ctx.limits
         .check(&limits, ctx.clock.now_ms())
         .map_err(WebError::TooManyRequests)?;

@@ -3,6 +3,7 @@
 mod auth;
 mod cli;
 mod config_errors;
+mod crash;
 mod decisions;
 mod discord;
 mod fake_discord;
@@ -12,6 +13,7 @@ mod journey;
 mod lifecycle;
 mod login;
 mod maildev;
+mod properties;
 mod proxies;
 mod requests;
 mod restart;
