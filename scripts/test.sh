@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Runs every test of daypass. On a fresh Debian machine (as root) it first installs what the
-# tests need: maildev (the real SMTP server the tests send mail to), nginx and Caddy.
+# tests need: maildev (the real SMTP server the tests send mail to), nginx, Caddy and Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# Debian packages: Node.js/npm (for maildev), nginx and Caddy (the reverse-proxy tests).
+# Debian packages: Node.js/npm (for maildev), nginx and Caddy (the reverse-proxy tests),
+# Chromium and its driver (the browser tests).
 need=()
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v caddy >/dev/null 2>&1 || need+=(caddy)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   step "installing ${need[*]} (apt)"
   apt-get update -qq

@@ -38,7 +38,13 @@ pub async fn layer(State(ctx): State<Arc<Context>>, mut req: Request, next: Next
         if fetch_site.is_some_and(|s| s != "same-origin" && s != "none") {
             return WebError::Forbidden(CROSS_SITE.into()).into_response();
         }
-        if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        // Browsers send `Origin: null` under `Referrer-Policy: no-referrer`; the token and
+        // Sec-Fetch-Site still decide then.
+        let origin = headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .filter(|o| *o != "null");
+        if let Some(origin) = origin {
             let ours = ctx.config.server.public_url.origin().ascii_serialization();
             if origin != ours {
                 return WebError::Forbidden(CROSS_SITE.into()).into_response();

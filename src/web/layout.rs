@@ -41,7 +41,7 @@ pub fn page(
                     meta name="referrer" content="no-referrer";
                     title { (title) " · daypass" }
                     style { (maud::PreEscaped(STYLE)) }
-                    script src="/static/local-time.js" defer {}
+                    script src="/static/daypass.js" defer {}
                     @if let Some(h) = extra_head { (h) }
                 }
                 body {
@@ -84,17 +84,47 @@ pub fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
 }
 
-/// Shows every `<time datetime>` in the viewer's own time zone; without JavaScript the UTC
-/// time the server wrote stays.
-const LOCAL_TIME: &str = r#"document.querySelectorAll("time[datetime]").forEach(function (t) {
-  var d = new Date(t.getAttribute("datetime"));
-  if (isNaN(d)) return;
-  t.title = t.textContent;
-  t.textContent = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short", timeZoneName: "short" });
-});
+/// Progressive enhancement, same origin only: times in the viewer's own zone, and a status
+/// page that follows its request without reloading. Without JavaScript the UTC times stay and
+/// the status page refreshes itself through a `<noscript>` meta refresh.
+const SCRIPT: &str = r#"(function () {
+  function localize(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (isNaN(d) || t.dataset.localized) return;
+      try {
+        var local = d.toLocaleString(undefined, {
+          year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+        });
+        t.title = t.textContent;
+        t.dataset.localized = "1";
+        t.textContent = local;
+      } catch (e) {}
+    });
+  }
+  localize(document);
+  var live = document.getElementById("live");
+  if (!live || !live.dataset.refresh) return;
+  var timer = setInterval(function () {
+    fetch(location.href, { credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("live");
+        if (!fresh) return;
+        if (fresh.dataset.state !== live.dataset.state) {
+          live.innerHTML = fresh.innerHTML;
+          live.dataset.state = fresh.dataset.state;
+          localize(live);
+        }
+        if (!fresh.dataset.refresh) clearInterval(timer);
+        if (fresh.dataset.onward) location.assign(fresh.dataset.onward);
+      })
+      .catch(function () {});
+  }, 2000);
+})();
 "#;
 
-pub async fn local_time_script() -> impl axum::response::IntoResponse {
+pub async fn script() -> impl axum::response::IntoResponse {
     (
         [
             (
@@ -103,6 +133,6 @@ pub async fn local_time_script() -> impl axum::response::IntoResponse {
             ),
             (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        LOCAL_TIME,
+        SCRIPT,
     )
 }

@@ -68,7 +68,7 @@ pub fn router(ctx: Arc<Context>) -> Router {
     let rest = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
-        .route("/static/local-time.js", get(layout::local_time_script))
+        .route("/static/daypass.js", get(layout::script))
         .route(
             "/discord/interactions",
             post(discord_endpoint::interactions),

@@ -51,13 +51,13 @@ pub async fn status(
         .as_deref()
         .filter(|_| mine && live.is_some());
     let head = match (request.state.as_str(), onward) {
-        ("pending", _) => Some(html! { meta http-equiv="refresh" content="5"; }),
+        ("pending", _) => Some(html! { noscript { meta http-equiv="refresh" content="5"; } }),
         (_, Some(url)) => {
             Some(html! { meta http-equiv="refresh" content=(format!("2;url={url}")); })
         }
         _ => None,
     };
-    let body = html! {
+    let inner = html! {
         dl {
             dt { "Application" } dd { (app_name) }
             dt { "Requested by" } dd { (request.requester) }
@@ -105,6 +105,11 @@ pub async fn status(
             "expired" => { p.error role="status" { "Nobody answered in time; this request expired." } }
             _ => { p role="status" { "This request was " (request.state) "." } }
         }
+    };
+    // The script on the page follows this element while the request is pending.
+    let pending = request.state == "pending";
+    let body = html! {
+        div #live data-state=(request.state) data-refresh=[pending.then_some("2")] data-onward=[onward] { (inner) }
     };
     let viewer = me.to_string();
     Ok(page(

@@ -489,7 +489,7 @@ async fn every_approver_learns_who_handled_a_request_in_its_thread() {
     // The status page shows the exact end as a machine-readable time, localised by a script.
     let page = carol.open(&format!("/requests/{id}")).await;
     assert!(page.body.contains("<time datetime=\""), "{}", page.body);
-    let script = carol.open("/static/local-time.js").await;
+    let script = carol.open("/static/daypass.js").await;
     assert!(script
         .header("content-type")
         .unwrap_or("")

@@ -1,6 +1,7 @@
 //! Integration tests: daypass over real HTTP on port 0, a fresh SQLite file per test,
 //! and a real SMTP server (maildev) on loopback.
 mod auth;
+mod browser;
 mod cli;
 mod config_errors;
 mod crash;
