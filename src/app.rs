@@ -97,6 +97,7 @@ impl App {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let ctx = self.ctx.clone();
+        let ctx_for_drain = self.ctx.clone();
         let workers: Vec<_> = notify::outbox::CHANNELS
             .into_iter()
             .map(|channel| {
@@ -128,6 +129,19 @@ impl App {
         let _ = sched.shutdown().await;
         for w in workers {
             let _ = w.await;
+        }
+        // Send what is due before going: a stop never strands a notification that could go now.
+        for channel in notify::outbox::CHANNELS {
+            let drain = notify::outbox::try_execute_tasks(&ctx_for_drain, channel);
+            if tokio::time::timeout(std::time::Duration::from_secs(10), drain)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    channel,
+                    "stopped before the outbox was empty; the rest goes at next start"
+                );
+            }
         }
         let _ = follower.await;
         if let Some(g) = gateway {

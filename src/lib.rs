@@ -3,6 +3,7 @@
 
 pub mod access_cache;
 pub mod app;
+pub mod auth_timing;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -63,7 +63,9 @@ pub async fn auth(ctx: &Context, request: axum::extract::Request) -> Response {
         url::form_urlencoded::parse(q.as_bytes())
             .any(|(k, v)| k == "redirect" && matches!(v.as_ref(), "1" | "true" | "yes"))
     });
+    let started = std::time::Instant::now();
     let mut response = decide(ctx, headers, peer(request.extensions()), redirect);
+    crate::auth_timing::record(started.elapsed());
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

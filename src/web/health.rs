@@ -73,6 +73,7 @@ pub async fn metrics(State(ctx): State<Arc<Context>>) -> Response {
             "daypass_notifications{{channel=\"{channel}\",state=\"{state}\"}} {n}"
         );
     }
+    crate::auth_timing::render(&mut out);
     let _ = writeln!(out, "# HELP daypass_scheduler_lag_seconds Time since the last sweep.\n# TYPE daypass_scheduler_lag_seconds gauge");
     let _ = writeln!(
         out,

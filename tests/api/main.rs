@@ -14,6 +14,7 @@ mod journey;
 mod lifecycle;
 mod login;
 mod maildev;
+mod ops;
 mod properties;
 mod proxies;
 mod requests;
