@@ -109,8 +109,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => {
+            let stop = shutdown_signal();
             let app = App::build(config, Clock::default()).await?;
-            app.run_until_stopped(shutdown_signal()).await
+            app.run_until_stopped(stop).await
         }
         Command::Migrate => {
             open(&config).await?;
@@ -248,21 +249,27 @@ fn parse_since(s: &str, now: i64) -> anyhow::Result<i64> {
         })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on SIGTERM or Ctrl-C. The handlers are installed now, before serving starts, so a
+/// signal that arrives early is not met by the default action (dying mid-write).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let ctrl_c = tokio::spawn(async {
+        let _ = tokio::signal::ctrl_c().await;
+    });
+    async move {
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down: finishing in-flight requests");
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        tracing::info!("shutting down: finishing in-flight requests");
+    }
 }

@@ -12,11 +12,12 @@ use super::csrf::{CsrfForm, CsrfToken};
 use super::error::{WebError, WebResult};
 use super::identity::{local_path, ClientIp, User};
 use super::layout::{csrf_field, page, Frame};
+use super::request_pages::parse_wish;
 use crate::clock::{rfc3339, show};
 use crate::config::{Application, Policy, Temporary};
 use crate::context::Context;
 use crate::decisions::{temporary_for, Origin};
-use crate::domain::{presets, GrantDuration, Justification, Reason};
+use crate::domain::{presets, Reason};
 use crate::grants::{self, RevokeError};
 use crate::policy::{evaluate, Access};
 use crate::requests::{self, NewAccessRequest, RequestError};
@@ -191,8 +192,8 @@ pub async fn submit_extend(
         viewer: Some(&viewer),
         csrf: &csrf,
     };
-    let justification = match Justification::parse(&form.justification, t.purpose_justification) {
-        Ok(j) => j,
+    let (justification, wished) = match parse_wish(t, &form.justification, &form.duration) {
+        Ok(parsed) => parsed,
         Err(m) => {
             return Ok(extend_page(
                 &grant,
@@ -203,22 +204,6 @@ pub async fn submit_extend(
                 StatusCode::BAD_REQUEST,
             ))
         }
-    };
-    let wished = match form.duration.trim() {
-        "" => None,
-        d => match GrantDuration::parse(d) {
-            Ok(d) => Some(d),
-            Err(m) => {
-                return Ok(extend_page(
-                    &grant,
-                    app,
-                    t,
-                    &frame,
-                    Some(&m),
-                    StatusCode::BAD_REQUEST,
-                ))
-            }
-        },
     };
     let request = NewAccessRequest {
         requester: &me,

@@ -195,17 +195,9 @@ pub async fn submit(
             StatusCode::BAD_REQUEST,
         )
     };
-    let justification =
-        match Justification::parse(&form.justification, temporary.purpose_justification) {
-            Ok(j) => j,
-            Err(m) => return Ok(invalid(&m)),
-        };
-    let wished = match form.duration.trim() {
-        "" => None,
-        d => match GrantDuration::parse(d) {
-            Ok(d) => Some(d),
-            Err(m) => return Ok(invalid(&m)),
-        },
+    let (justification, wished) = match parse_wish(temporary, &form.justification, &form.duration) {
+        Ok(parsed) => parsed,
+        Err(m) => return Ok(invalid(&m)),
     };
     if ctx
         .cache
@@ -272,4 +264,18 @@ pub async fn cancel(
         Err(RequestError::Db(e)) => Err(e.into()),
         Err(e) => Err(WebError::Conflict(e.to_string())),
     }
+}
+
+/// The reason and the wished duration of a request or an extension, as typed.
+pub fn parse_wish(
+    t: &Temporary,
+    justification: &str,
+    duration: &str,
+) -> Result<(Justification, Option<GrantDuration>), String> {
+    let justification = Justification::parse(justification, t.purpose_justification)?;
+    let wished = match duration.trim() {
+        "" => None,
+        d => Some(GrantDuration::parse(d)?),
+    };
+    Ok((justification, wished))
 }

@@ -154,15 +154,7 @@ async fn logout_and_revoke_end_access_on_the_next_request() {
     let mut carol = app.browser();
     carol.login(&app, &app.email("carol")).await;
     let id = make_request(&app, &mut carol, "1h").await;
-    let decided = daypass::decisions::decide(
-        &app.ctx,
-        id,
-        &daypass::domain::Email::parse(&app.email("alice")).unwrap(),
-        daypass::decisions::Origin::new("email"),
-        daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("1h").unwrap()),
-    )
-    .await
-    .unwrap();
+    let decided = app.approve(id, "alice", "1h").await;
     assert_eq!(
         app.auth(&carol, "grafana.test", &[]).await.status,
         StatusCode::OK

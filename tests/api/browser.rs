@@ -305,15 +305,7 @@ async fn the_pages_work_with_javascript_off() {
     wait_for_text(&c, "Waiting for an approver", Duration::from_secs(10)).await;
     let url = c.current_url().await.unwrap();
     let id: i64 = url.path().trim_start_matches("/requests/").parse().unwrap();
-    daypass::decisions::decide(
-        &app.ctx,
-        id,
-        &daypass::domain::Email::parse(&app.email("bob")).unwrap(),
-        daypass::decisions::Origin::new("email"),
-        daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("1h").unwrap()),
-    )
-    .await
-    .unwrap();
+    app.approve(id, "bob", "1h").await;
     // The <noscript> refresh brings the news within a few seconds.
     wait_for_text(&c, "Access until", Duration::from_secs(15)).await;
     assert!(

@@ -241,6 +241,21 @@ impl TestApp {
         b
     }
 
+    /// `who` approves request `id` for `duration`, as from their email link.
+    pub async fn approve(&self, id: i64, who: &str, duration: &str) -> daypass::decisions::Decided {
+        daypass::decisions::decide(
+            &self.ctx,
+            id,
+            &daypass::domain::Email::parse(&self.email(who)).unwrap(),
+            daypass::decisions::Origin::new("email"),
+            daypass::decisions::Verdict::Approve(
+                daypass::domain::GrantDuration::parse(duration).unwrap(),
+            ),
+        )
+        .await
+        .unwrap()
+    }
+
     pub async fn sweep(&self) -> daypass::scheduler::SweepReport {
         daypass::scheduler::sweep_now(&self.ctx)
             .await

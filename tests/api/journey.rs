@@ -153,15 +153,7 @@ async fn the_scheduler_expires_grants_on_its_own() {
     let mut requester = app.browser();
     requester.login(&app, &carol).await;
     let id = crate::requests::make_request(&app, &mut requester, "1h").await;
-    let decided = daypass::decisions::decide(
-        &app.ctx,
-        id,
-        &daypass::domain::Email::parse(&app.email("bob")).unwrap(),
-        daypass::decisions::Origin::new("email"),
-        daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("1m").unwrap()),
-    )
-    .await
-    .unwrap();
+    let decided = app.approve(id, "bob", "1m").await;
     let grant_id = decided.grant.unwrap().id;
     app.ctx.clock.advance(Duration::from_secs(61));
     let db = app.db().await;

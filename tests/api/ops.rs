@@ -155,15 +155,7 @@ async fn healthz_and_metrics_tell_operators_what_they_watch() {
     let app = TestApp::spawn().await;
     let mut carol = app.signed_in(&app.email("carol")).await;
     let id = crate::requests::make_request(&app, &mut carol, "1h").await;
-    daypass::decisions::decide(
-        &app.ctx,
-        id,
-        &daypass::domain::Email::parse(&app.email("bob")).unwrap(),
-        daypass::decisions::Origin::new("email"),
-        daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("1h").unwrap()),
-    )
-    .await
-    .unwrap();
+    app.approve(id, "bob", "1h").await;
     assert_eq!(
         app.auth(&carol, "grafana.test", &[]).await.status,
         reqwest::StatusCode::OK

@@ -231,15 +231,7 @@ async fn journey_through(app: &TestApp, proxy: Proxied, hits: Arc<AtomicUsize>, 
     // With a live grant the request reaches the application, which learns who it is,
     // whatever the client claims.
     let id = crate::discord::DiscordTest::request_as(app, &carol).await;
-    let decided = daypass::decisions::decide(
-        &app.ctx,
-        id,
-        &daypass::domain::Email::parse(&app.email("alice")).unwrap(),
-        daypass::decisions::Origin::new("email"),
-        daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("1h").unwrap()),
-    )
-    .await
-    .unwrap();
+    let decided = app.approve(id, "alice", "1h").await;
     let (status, _, body) = proxy
         .get(
             "/d/abc",

@@ -12,15 +12,7 @@ async fn grants_that_expired_while_daypass_was_down_are_revoked_at_start() {
     let mut b = app.browser();
     b.login(&app, &carol).await;
     let id = make_request(&app, &mut b, "1h").await;
-    daypass::decisions::decide(
-        &app.ctx,
-        id,
-        &daypass::domain::Email::parse(&app.email("alice")).unwrap(),
-        daypass::decisions::Origin::new("email"),
-        daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("30m").unwrap()),
-    )
-    .await
-    .unwrap();
+    app.approve(id, "alice", "30m").await;
     // A second request, still pending, that will pass its time while daypass is down.
     let mut dave = app.browser();
     dave.login(&app, &app.email("dave")).await;
