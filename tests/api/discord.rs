@@ -129,7 +129,7 @@ impl DiscordTest {
 
     /// Waits for the request's message to be posted; returns its body and id.
     pub async fn posted(&self, request_id: i64) -> (Value, String) {
-        let title = format!("Access request #{request_id}:");
+        let title = format!(" request #{request_id}:");
         let call = self
             .fake
             .wait_for("the request's message", |c| {
@@ -137,7 +137,7 @@ impl DiscordTest {
                     && c.path.ends_with("/messages")
                     && c.body["embeds"][0]["title"]
                         .as_str()
-                        .is_some_and(|t| t.starts_with(&title))
+                        .is_some_and(|t| t.contains(&title))
             })
             .await;
         let db = self.app.db().await;

@@ -531,3 +531,57 @@ async fn discord_shows_the_quorum_and_the_cancellation() {
         .await;
     assert_eq!(edit.body["components"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn an_extension_can_be_approved_from_discord_and_both_messages_follow() {
+    let t = DiscordTest::start().await;
+    let carol = t.app.email("carol");
+    let id = t.request(&carol, Some("1h")).await;
+    let (_, first_message) = t.posted(id).await;
+    let grant = t.app.approve(id, "alice", "1h").await.grant.unwrap();
+    let mut holder = t.app.signed_in(&carol).await;
+    let path = format!("/grants/{}/extend", grant.id);
+    let res = holder
+        .submit(
+            &path,
+            &path,
+            &[("justification", "needs longer"), ("duration", "2h")],
+        )
+        .await;
+    let ext: i64 = res
+        .location()
+        .trim_start_matches("/requests/")
+        .parse()
+        .unwrap();
+    let (body, ext_message) = t.posted(ext).await;
+    assert!(body["embeds"][0]["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("Extension request"));
+    assert!(
+        body.to_string().contains("Access now ends"),
+        "shows the current end: {body}"
+    );
+    t.app.ctx.clock.advance(Duration::from_secs(30 * 60));
+    let (_, res) = t
+        .send(&crate::discord::click(
+            &format!("daypass:approve:{ext}:120"),
+            "1002",
+            &ext_message,
+        ))
+        .await;
+    let status = crate::fake_discord::status_of(&res["data"]);
+    assert!(status.starts_with("Extended by bob-"), "{status}");
+    let (_, expires_at, extended_at) = grant_span(&t.app, grant.id).await;
+    assert_eq!(expires_at - extended_at.unwrap(), 2 * 3_600_000);
+    // The original request's message shows the new end too.
+    let path = format!("/api/v10/channels/555000000000000001/messages/{first_message}");
+    let hhmm = daypass::clock::from_ms(expires_at)
+        .format("%H:%M UTC")
+        .to_string();
+    t.fake
+        .wait_for("the original message's new end", |c| {
+            c.path == path && crate::fake_discord::status_of(&c.body).contains(&hhmm)
+        })
+        .await;
+}

@@ -125,3 +125,29 @@ async fn the_file_transport_writes_eml_files() {
     assert!(text.contains("Subject: Your daypass code"));
     assert!(b.open("/").await.body.contains(".eml files"));
 }
+
+#[tokio::test]
+async fn cookies_are_secure_when_public_url_is_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [(
+        "DAYPASS__SERVER__PUBLIC_URL".to_string(),
+        "https://daypass.example.com".to_string(),
+    )];
+    let app = TestApp::spawn_full(
+        dir,
+        crate::helpers::new_tag(),
+        crate::helpers::BASE,
+        "",
+        daypass::clock::Clock::default(),
+        &env,
+    )
+    .await;
+    let res = app.browser().open("/login").await;
+    let cookie = res.header("set-cookie").unwrap_or("");
+    assert!(
+        cookie.contains("; Secure")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+}
