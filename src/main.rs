@@ -2,6 +2,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// A faster allocator for the many small, short-lived allocations of request handling.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     daypass::telemetry::init();
