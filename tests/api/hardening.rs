@@ -442,17 +442,7 @@ async fn mail_queued_while_smtp_is_down_is_delivered_once_when_it_returns() {
         ids.push(make_request(&app, &mut b, "1h").await);
     }
     let db = app.db().await;
-    crate::helpers::eventually(Duration::from_secs(10), "delivery attempts fail", || {
-        let db = db.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox WHERE channel = 'email' AND attempts > 0 AND state = 'pending'")
-                .fetch_one(&db)
-                .await
-                .unwrap()
-                == 6
-        }
-    })
-    .await;
+    crate::helpers::wait_for_count(&db, "SELECT COUNT(*) FROM outbox WHERE channel = 'email' AND attempts > 0 AND state = 'pending'", 6).await;
     switch.set_up(true);
     app.ctx.clock.advance(Duration::from_secs(30));
     app.ctx.wake_outbox();
@@ -503,18 +493,11 @@ async fn a_permanent_smtp_rejection_is_not_retried_and_is_on_the_record() {
     let mut b = app.signed_in(&app.email("carol")).await;
     make_request(&app, &mut b, "1h").await;
     let db = app.db().await;
-    crate::helpers::eventually(Duration::from_secs(10), "the rejection is recorded", || {
-        let db = db.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM outbox WHERE state = 'failed' AND attempts = 1",
-            )
-            .fetch_one(&db)
-            .await
-            .unwrap()
-                == 2
-        }
-    })
+    crate::helpers::wait_for_count(
+        &db,
+        "SELECT COUNT(*) FROM outbox WHERE state = 'failed' AND attempts = 1",
+        2,
+    )
     .await;
     app.ctx.clock.advance(Duration::from_secs(3600));
     app.ctx.wake_outbox();
@@ -546,16 +529,11 @@ async fn discord_rate_limits_are_waited_out_and_refused_tokens_not_retried() {
     )]);
     let id = t.request(&t.app.email("carol"), None).await;
     let db = t.app.db().await;
-    crate::helpers::eventually(Duration::from_secs(10), "the 429 is recorded", || {
-        let db = db.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT attempts FROM outbox WHERE channel = 'discord'")
-                .fetch_one(&db)
-                .await
-                .unwrap()
-                == 1
-        }
-    })
+    crate::helpers::wait_for_count(
+        &db,
+        "SELECT attempts FROM outbox WHERE channel = 'discord'",
+        1,
+    )
     .await;
     let (next, now): (i64, i64) = (
         sqlx::query_scalar("SELECT next_attempt_at FROM outbox WHERE channel = 'discord'")
@@ -576,20 +554,19 @@ async fn discord_rate_limits_are_waited_out_and_refused_tokens_not_retried() {
     t.fake
         .fail_next([(401, json!({ "message": "401: Unauthorized", "code": 0 }))]);
     let id2 = t.request(&t.app.email("dave"), None).await;
-    crate::helpers::eventually(Duration::from_secs(10), "the 401 gives up", || {
-        let db = db.clone();
-        async move {
-            sqlx::query_scalar::<_, String>(
-                "SELECT state FROM outbox WHERE channel = 'discord' AND request_id = ?",
-            )
+    crate::helpers::wait_for_count(
+        &db,
+        "SELECT COUNT(*) FROM outbox WHERE channel = 'discord' AND state = 'failed'",
+        1,
+    )
+    .await;
+    let state: String =
+        sqlx::query_scalar("SELECT state FROM outbox WHERE channel = 'discord' AND request_id = ?")
             .bind(id2)
             .fetch_one(&db)
             .await
-            .unwrap()
-                == "failed"
-        }
-    })
-    .await;
+            .unwrap();
+    assert_eq!(state, "failed", "the 401 is given up, not retried");
 }
 
 #[tokio::test]

@@ -497,3 +497,18 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Waits (at most 10 s) until the number `sql` selects is `want`.
+pub async fn wait_for_count(db: &sqlx::SqlitePool, sql: &'static str, want: i64) {
+    eventually(Duration::from_secs(10), sql, || {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+                == want
+        }
+    })
+    .await
+}
