@@ -77,11 +77,10 @@ pub fn temporary_for<'c>(
     ctx: &'c Context,
     request: &RequestRow,
 ) -> Option<(&'c str, &'c Temporary)> {
-    let app = ctx.config.application(&request.app_slug)?;
-    app.policies
-        .iter()
-        .find(|p| p.name == request.policy_name)
-        .and_then(|p| p.temporary.as_ref().map(|t| (app.name.as_str(), t)))
+    let (app, t) = ctx
+        .config
+        .temporary(&request.app_slug, &request.policy_name)?;
+    Some((app.name.as_str(), t))
 }
 
 /// Decides `request_id` as `approver`. With a quorum (`approvals_needed` > 1), an approval is

@@ -50,10 +50,7 @@ pub async fn revoke(
         },
     )
     .await?;
-    let app_name = config
-        .application(&grant.app_slug)
-        .map(|a| a.name.as_str())
-        .unwrap_or(&grant.app_slug);
+    let app_name = config.app_name(&grant.app_slug);
     notify::enqueue(
         &mut tx,
         config,

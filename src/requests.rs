@@ -165,11 +165,7 @@ pub async fn cancel(
         },
     )
     .await?;
-    let app_name = ctx
-        .config
-        .application(&request.app_slug)
-        .map(|a| a.name.as_str())
-        .unwrap_or(&request.app_slug);
+    let app_name = ctx.config.app_name(&request.app_slug);
     notify::enqueue(
         &mut tx,
         &ctx.config,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use crate::config::{Config, Temporary};
+use crate::config::Config;
 use crate::context::Context;
 use crate::domain::Email;
 use crate::notify::{self, Event};
@@ -19,13 +19,6 @@ pub struct SweepReport {
     pub grants_warned: usize,
     pub reminders: usize,
     pub escalations: usize,
-}
-
-fn app_name<'c>(config: &'c Config, slug: &'c str) -> &'c str {
-    config
-        .application(slug)
-        .map(|a| a.name.as_str())
-        .unwrap_or(slug)
 }
 
 /// Everything due at `now`, in one transaction. Catches up on whatever expired while daypass was down.
@@ -58,7 +51,7 @@ pub async fn sweep(
         .iter()
         .map(|g| Event::GrantEnded {
             grant: g,
-            app_name: app_name(config, &g.app_slug),
+            app_name: config.app_name(&g.app_slug),
         })
         .collect();
     notify::enqueue_all(&mut tx, config, &events, now).await?;
@@ -82,7 +75,7 @@ pub async fn sweep(
         Store::use_review_tokens(&mut tx, r.id, now).await?;
         let event = Event::RequestExpired {
             request: r,
-            app_name: app_name(config, &r.app_slug),
+            app_name: config.app_name(&r.app_slug),
         };
         notify::enqueue(&mut tx, config, event, now).await?;
     }
@@ -114,7 +107,7 @@ async fn warn(tx: &mut Tx, config: &Config, now: i64) -> sqlx::Result<usize> {
     for g in &warned {
         let event = Event::GrantWarning {
             grant: g,
-            app_name: app_name(config, &g.app_slug),
+            app_name: config.app_name(&g.app_slug),
         };
         notify::enqueue(tx, config, event, now).await?;
     }
@@ -125,7 +118,12 @@ async fn warn(tx: &mut Tx, config: &Config, now: i64) -> sqlx::Result<usize> {
 async fn remind(tx: &mut Tx, config: &Config, secret: &[u8], now: i64) -> sqlx::Result<usize> {
     let mut sent = 0;
     for r in Store::due_reminders(tx, now).await? {
-        let (Some(was), Some(t)) = (r.next_reminder_at, temporary(config, &r)) else {
+        let (Some(was), Some(t)) = (
+            r.next_reminder_at,
+            config
+                .temporary(&r.app_slug, &r.policy_name)
+                .map(|(_, t)| t),
+        ) else {
             continue;
         };
         let first = config.remind_after(t).as_millis() as i64;
@@ -145,7 +143,7 @@ async fn remind(tx: &mut Tx, config: &Config, secret: &[u8], now: i64) -> sqlx::
         let links = review_links(tx, config, secret, r.id, &asked, now).await?;
         let event = Event::Reminder {
             request: &r,
-            app_name: app_name(config, &r.app_slug),
+            app_name: config.app_name(&r.app_slug),
             links: &links,
         };
         notify::enqueue(tx, config, event, now).await?;
@@ -158,7 +156,10 @@ async fn remind(tx: &mut Tx, config: &Config, secret: &[u8], now: i64) -> sqlx::
 async fn escalate(tx: &mut Tx, config: &Config, secret: &[u8], now: i64) -> sqlx::Result<usize> {
     let mut escalated = 0;
     for r in Store::unescalated_pending(tx, now).await? {
-        let Some(t) = temporary(config, &r) else {
+        let Some(t) = config
+            .temporary(&r.app_slug, &r.policy_name)
+            .map(|(_, t)| t)
+        else {
             continue;
         };
         let Some(after) = t.escalate_after else {
@@ -193,23 +194,13 @@ async fn escalate(tx: &mut Tx, config: &Config, secret: &[u8], now: i64) -> sqlx
         let request = Store::request(&mut **tx, r.id).await?.unwrap_or(r);
         let event = Event::Escalated {
             request: &request,
-            app_name: app_name(config, &request.app_slug),
+            app_name: config.app_name(&request.app_slug),
             links: &links,
         };
         notify::enqueue(tx, config, event, now).await?;
         escalated += 1;
     }
     Ok(escalated)
-}
-
-fn temporary<'c>(config: &'c Config, r: &RequestRow) -> Option<&'c Temporary> {
-    config
-        .application(&r.app_slug)?
-        .policies
-        .iter()
-        .find(|p| p.name == r.policy_name)?
-        .temporary
-        .as_ref()
 }
 
 /// The server's sweep: the above, plus the access cache and the outbox.

@@ -252,6 +252,26 @@ impl Config {
         self.applications.iter().find(|a| a.matches_host(authority))
     }
 
+    /// The `temporary` block of the policy named `policy` at application `slug`, as configured now
+    /// (requests remember their policy by name; the config may have changed since).
+    pub fn temporary(&self, slug: &str, policy: &str) -> Option<(&Application, &Temporary)> {
+        let app = self.application(slug)?;
+        let t = app
+            .policies
+            .iter()
+            .find(|p| p.name == policy)?
+            .temporary
+            .as_ref()?;
+        Some((app, t))
+    }
+
+    /// The application's display name, or the slug of one no longer configured.
+    pub fn app_name<'a>(&'a self, slug: &'a str) -> &'a str {
+        self.application(slug)
+            .map(|a| a.name.as_str())
+            .unwrap_or(slug)
+    }
+
     /// In header identity mode people arrive through the identity proxy, all from its address.
     pub fn behind_identity_proxy(&self) -> bool {
         matches!(self.identity, IdentityConfig::Header { .. })

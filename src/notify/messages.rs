@@ -41,10 +41,8 @@ fn thread(request_id: i64) -> Option<String> {
 /// Everyone who may decide `request` now (its approvers, and the escalation list once escalated).
 fn deciders(config: &Config, request: &RequestRow) -> Vec<String> {
     config
-        .application(&request.app_slug)
-        .and_then(|a| a.policies.iter().find(|p| p.name == request.policy_name))
-        .and_then(|p| p.temporary.as_ref())
-        .map(|t| {
+        .temporary(&request.app_slug, &request.policy_name)
+        .map(|(_, t)| {
             policy::deciders(t, &request.requester, request.escalated_at.is_some())
                 .into_iter()
                 .map(|e| e.to_string())
