@@ -153,7 +153,7 @@ async fn logout_and_revoke_end_access_on_the_next_request() {
     let app = TestApp::spawn().await;
     let mut carol = app.browser();
     carol.login(&app, &app.email("carol")).await;
-    let id = make_request(&app, &mut carol, "1h").await;
+    let id = make_request(&mut carol, "1h").await;
     let decided = app.approve(id, "alice", "1h").await;
     assert_eq!(
         app.auth(&carol, "grafana.test", &[]).await.status,
@@ -244,7 +244,7 @@ async fn the_holder_or_an_approver_can_end_a_grant_from_the_web_and_nobody_else(
     let app = TestApp::spawn().await;
     let carol = app.email("carol");
     let mut holder = app.signed_in(&carol).await;
-    let id = make_request(&app, &mut holder, "1h").await;
+    let id = make_request(&mut holder, "1h").await;
     let alice = daypass::domain::Email::parse(&app.email("alice")).unwrap();
     let approve = || {
         daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("1h").unwrap())
@@ -291,7 +291,7 @@ async fn the_holder_or_an_approver_can_end_a_grant_from_the_web_and_nobody_else(
     assert_eq!(res.status, StatusCode::CONFLICT, "already ended");
 
     // An approver ends the next one from the review page.
-    let id = make_request(&app, &mut holder, "1h").await;
+    let id = make_request(&mut holder, "1h").await;
     let link = crate::helpers::review_path(
         &app.mail()
             .wait_for(&app.email("bob"), &format!("Access request #{id}:"))

@@ -8,7 +8,7 @@ async fn the_cli_lists_requests_and_grants_and_prints_the_audit_log_as_json_line
     let app = TestApp::spawn().await;
     let mut carol = app.browser();
     carol.login(&app, &app.email("carol")).await;
-    let id = make_request(&app, &mut carol, "1h").await;
+    let id = make_request(&mut carol, "1h").await;
     let link = crate::helpers::review_path(
         &app.mail()
             .wait_for(&app.email("alice"), "Access request")

@@ -9,7 +9,7 @@ async fn deny_with_a_reason_tells_the_requester() {
     let carol = app.email("carol");
     let mut requester = app.browser();
     requester.login(&app, &carol).await;
-    let id = make_request(&app, &mut requester, "1h").await;
+    let id = make_request(&mut requester, "1h").await;
     let review = review_path(
         &app.mail()
             .wait_for(&app.email("bob"), "Access request")
@@ -55,7 +55,7 @@ async fn the_first_decision_wins_and_later_links_say_who_decided() {
     let app = TestApp::spawn().await;
     let mut requester = app.browser();
     requester.login(&app, &app.email("carol")).await;
-    make_request(&app, &mut requester, "1h").await;
+    make_request(&mut requester, "1h").await;
     let alice_link = review_path(
         &app.mail()
             .wait_for(&app.email("alice"), "Access request")
@@ -125,7 +125,7 @@ async fn an_approver_never_approves_their_own_request() {
     let alice = app.email("alice");
     let mut b = app.browser();
     b.login(&app, &alice).await;
-    let id = make_request(&app, &mut b, "1h").await;
+    let id = make_request(&mut b, "1h").await;
     // Only bob is asked.
     app.mail()
         .wait_for(&app.email("bob"), "Access request")
@@ -185,7 +185,7 @@ async fn durations_over_the_policy_max_or_a_day_are_refused_by_the_page_and_the_
     let app = TestApp::spawn().await;
     let mut requester = app.browser();
     requester.login(&app, &app.email("carol")).await;
-    let id = make_request(&app, &mut requester, "").await;
+    let id = make_request(&mut requester, "").await;
     let link = review_path(
         &app.mail()
             .wait_for(&app.email("bob"), "Access request")
@@ -267,7 +267,7 @@ async fn a_review_link_after_expiry_is_refused() {
     let carol = app.email("carol");
     let mut requester = app.browser();
     requester.login(&app, &carol).await;
-    let id = make_request(&app, &mut requester, "1h").await;
+    let id = make_request(&mut requester, "1h").await;
     let link = review_path(
         &app.mail()
             .wait_for(&app.email("bob"), "Access request")
@@ -314,7 +314,7 @@ async fn concurrent_decisions_make_exactly_one() {
     let app = TestApp::spawn().await;
     let mut requester = app.browser();
     requester.login(&app, &app.email("carol")).await;
-    let id = make_request(&app, &mut requester, "1h").await;
+    let id = make_request(&mut requester, "1h").await;
     let mut tasks = Vec::new();
     for i in 0..30 {
         let ctx = app.ctx.clone();

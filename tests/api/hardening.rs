@@ -29,7 +29,7 @@ async fn tokens_are_long_random_and_never_stored_as_they_are() {
     let mut carol = app.browser();
     carol.login(&app, &app.email("carol")).await;
     let session = carol.cookies["daypass_session"].clone();
-    let id = make_request(&app, &mut carol, "1h").await;
+    let id = make_request(&mut carol, "1h").await;
     let link = review_path(
         &app.mail()
             .wait_for(&app.email("bob"), &format!("#{id}:"))
@@ -152,7 +152,7 @@ async fn cross_site_posts_are_refused_even_with_a_good_token() {
 async fn a_link_scanner_fetching_every_link_decides_nothing() {
     let app = TestApp::spawn().await;
     let mut carol = app.signed_in(&app.email("carol")).await;
-    let id = make_request(&app, &mut carol, "1h").await;
+    let id = make_request(&mut carol, "1h").await;
     let link = review_path(
         &app.mail()
             .wait_for(&app.email("bob"), &format!("#{id}:"))
@@ -241,7 +241,7 @@ async fn oversized_bodies_and_overlong_fields_get_clear_refusals() {
         .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert!(res.body.contains("limited to 2000 characters"));
-    let id = make_request(&app, &mut carol, "1h").await;
+    let id = make_request(&mut carol, "1h").await;
     let link = review_path(
         &app.mail()
             .wait_for(&app.email("bob"), &format!("#{id}:"))
@@ -322,7 +322,7 @@ async fn fifty_racing_approvals_and_denials_by_email_and_discord_make_one_decisi
     let t = DiscordTest::start().await;
     let app = &t.app;
     let mut carol = app.signed_in(&app.email("carol")).await;
-    let id = make_request(app, &mut carol, "1h").await;
+    let id = make_request(&mut carol, "1h").await;
     let (_, message) = t.posted(id).await;
     let mut links = Vec::new();
     for who in ["alice", "bob"] {
@@ -439,7 +439,7 @@ async fn mail_queued_while_smtp_is_down_is_delivered_once_when_it_returns() {
     let mut ids = Vec::new();
     for who in ["carol", "dave", "erin"] {
         let mut b = app.signed_in(&app.email(who)).await;
-        ids.push(make_request(&app, &mut b, "1h").await);
+        ids.push(make_request(&mut b, "1h").await);
     }
     let db = app.db().await;
     crate::helpers::wait_for_count(&db, "SELECT COUNT(*) FROM outbox WHERE channel = 'email' AND attempts > 0 AND state = 'pending'", 6).await;
@@ -491,7 +491,7 @@ async fn a_permanent_smtp_rejection_is_not_retried_and_is_on_the_record() {
     )
     .await;
     let mut b = app.signed_in(&app.email("carol")).await;
-    make_request(&app, &mut b, "1h").await;
+    make_request(&mut b, "1h").await;
     let db = app.db().await;
     crate::helpers::wait_for_count(
         &db,

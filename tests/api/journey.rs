@@ -152,7 +152,7 @@ async fn the_scheduler_expires_grants_on_its_own() {
     let carol = app.email("carol");
     let mut requester = app.browser();
     requester.login(&app, &carol).await;
-    let id = crate::requests::make_request(&app, &mut requester, "1h").await;
+    let id = crate::requests::make_request(&mut requester, "1h").await;
     let decided = app.approve(id, "bob", "1m").await;
     let grant_id = decided.grant.unwrap().id;
     app.ctx.clock.advance(Duration::from_secs(61));

@@ -73,7 +73,7 @@ async fn grant_span(app: &TestApp, grant_id: i64) -> (i64, i64, Option<i64>) {
 async fn a_requester_cancels_a_pending_request_and_the_approvers_hear_of_it() {
     let app = TestApp::spawn().await;
     let mut carol = app.signed_in(&app.email("carol")).await;
-    let id = make_request(&app, &mut carol, "1h").await;
+    let id = make_request(&mut carol, "1h").await;
     let link = review_path(
         &app.mail()
             .wait_for(&app.email("bob"), &format!("#{id}:"))
@@ -110,7 +110,7 @@ async fn a_requester_cancels_a_pending_request_and_the_approvers_hear_of_it() {
         .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     // Nobody else can cancel it.
-    let id2 = make_request(&app, &mut carol, "1h").await;
+    let id2 = make_request(&mut carol, "1h").await;
     let mut dave = app.signed_in(&app.email("dave")).await;
     let res = dave
         .submit("/", &format!("/requests/{id2}/cancel"), &[])
@@ -129,7 +129,7 @@ async fn an_extension_moves_the_end_forward_counted_from_its_approval_within_the
     let app = TestApp::spawn().await;
     let carol = app.email("carol");
     let mut holder = app.signed_in(&carol).await;
-    let id = make_request(&app, &mut holder, "1h").await;
+    let id = make_request(&mut holder, "1h").await;
     let grant = decide_as(&app, id, "alice", approve("1h"))
         .await
         .unwrap()
@@ -232,7 +232,7 @@ async fn an_extension_moves_the_end_forward_counted_from_its_approval_within_the
 async fn an_extension_of_access_that_ended_meanwhile_expires_unapproved() {
     let app = TestApp::spawn().await;
     let mut holder = app.signed_in(&app.email("carol")).await;
-    let id = make_request(&app, &mut holder, "1h").await;
+    let id = make_request(&mut holder, "1h").await;
     let grant = decide_as(&app, id, "alice", approve("15m"))
         .await
         .unwrap()
@@ -275,7 +275,7 @@ async fn the_holder_is_warned_once_before_the_end_even_across_a_restart() {
     let app = TestApp::spawn().await;
     let carol = app.email("carol");
     let mut holder = app.signed_in(&carol).await;
-    let id = make_request(&app, &mut holder, "1h").await;
+    let id = make_request(&mut holder, "1h").await;
     let grant = decide_as(&app, id, "alice", approve("1h"))
         .await
         .unwrap()
@@ -452,7 +452,7 @@ async fn a_quorum_needs_distinct_approvers_takes_the_shortest_duration_and_one_d
 async fn every_approver_learns_who_handled_a_request_in_its_thread() {
     let app = TestApp::spawn().await;
     let mut carol = app.signed_in(&app.email("carol")).await;
-    let id = make_request(&app, &mut carol, "1h").await;
+    let id = make_request(&mut carol, "1h").await;
     let asked = app
         .mail()
         .wait_for(&app.email("alice"), &format!("Access request #{id}:"))

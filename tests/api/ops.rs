@@ -154,7 +154,7 @@ async fn logs_are_json_lines_on_request_and_sigterm_stops_cleanly() {
 async fn healthz_and_metrics_tell_operators_what_they_watch() {
     let app = TestApp::spawn().await;
     let mut carol = app.signed_in(&app.email("carol")).await;
-    let id = crate::requests::make_request(&app, &mut carol, "1h").await;
+    let id = crate::requests::make_request(&mut carol, "1h").await;
     app.approve(id, "bob", "1h").await;
     assert_eq!(
         app.auth(&carol, "grafana.test", &[]).await.status,

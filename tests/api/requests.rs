@@ -3,7 +3,7 @@ use reqwest::StatusCode;
 use crate::helpers::{Browser, TestApp};
 
 /// Submits a request for grafana as the signed-in `browser`; returns its id.
-pub async fn make_request(app: &TestApp, browser: &mut Browser, duration: &str) -> i64 {
+pub async fn make_request(browser: &mut Browser, duration: &str) -> i64 {
     let res = browser
         .submit(
             "/request/grafana",
@@ -15,7 +15,6 @@ pub async fn make_request(app: &TestApp, browser: &mut Browser, duration: &str) 
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let _ = app;
     res.location()
         .trim_start_matches("/requests/")
         .parse()
@@ -126,11 +125,9 @@ async fn a_double_submit_makes_one_request() {
         .unwrap();
     assert_eq!(count, 1);
     // Approvers were asked once.
-    let asked = app
-        .mail()
+    app.mail()
         .wait_for(&app.email("alice"), "Access request")
         .await;
-    let _ = asked;
     assert_eq!(
         app.mail()
             .to(&app.email("alice"))
@@ -152,7 +149,7 @@ async fn unknown_applications_and_others_requests_are_not_found() {
     let app = TestApp::spawn().await;
     let mut carol = app.browser();
     carol.login(&app, &app.email("carol")).await;
-    let id = make_request(&app, &mut carol, "1h").await;
+    let id = make_request(&mut carol, "1h").await;
     assert_eq!(
         carol.open("/request/nope").await.status,
         StatusCode::NOT_FOUND
@@ -185,7 +182,7 @@ async fn every_form_without_its_csrf_token_is_refused() {
     let app = TestApp::spawn().await;
     let mut carol = app.browser();
     carol.login(&app, &app.email("carol")).await;
-    let id = make_request(&app, &mut carol, "1h").await;
+    let id = make_request(&mut carol, "1h").await;
     let mail = app
         .mail()
         .wait_for(&app.email("alice"), "Access request")

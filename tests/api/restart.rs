@@ -11,12 +11,12 @@ async fn grants_that_expired_while_daypass_was_down_are_revoked_at_start() {
     let carol = app.email("carol");
     let mut b = app.browser();
     b.login(&app, &carol).await;
-    let id = make_request(&app, &mut b, "1h").await;
+    let id = make_request(&mut b, "1h").await;
     app.approve(id, "alice", "30m").await;
     // A second request, still pending, that will pass its time while daypass is down.
     let mut dave = app.browser();
     dave.login(&app, &app.email("dave")).await;
-    let pending = make_request(&app, &mut dave, "1h").await;
+    let pending = make_request(&mut dave, "1h").await;
     app.mail().wait_for(&carol, "Approved").await;
     let session = b.cookies["daypass_session"].clone();
     let (dir, tag) = app.stop().await;
