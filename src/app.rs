@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
@@ -117,14 +116,8 @@ impl App {
             _ => None,
         };
         tracing::info!(addr = %self.local_addr(), public_url = %ctx.config.server.public_url, "daypass is serving");
-        let app = web::router(ctx).into_make_service_with_connect_info::<SocketAddr>();
-        // Small answers to proxies: send them at once rather than waiting to coalesce.
-        let listener = self.listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let router = web::router(ctx.clone());
+        web::serve(self.listener, ctx, router, shutdown).await;
         let _ = stop_tx.send(true);
         let _ = sched.shutdown().await;
         for w in workers {
@@ -147,6 +140,6 @@ impl App {
         if let Some(g) = gateway {
             g.abort();
         }
-        served.context("the HTTP server failed")
+        Ok(())
     }
 }

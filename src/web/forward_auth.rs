@@ -1,6 +1,9 @@
 //! `GET /auth`: the reverse proxy's question, answered from memory.
 
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use std::sync::Arc;
+
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use super::cookies;
@@ -57,14 +60,28 @@ fn original_url(headers: &HeaderMap, host: &str) -> String {
     format!("{proto}://{host}{uri}")
 }
 
-pub async fn auth(ctx: &Context, request: axum::extract::Request) -> Response {
-    let headers = request.headers();
-    let redirect = request.uri().query().is_some_and(|q| {
+/// The router's `/auth` (HEAD and the like; the server loop answers `GET` itself).
+pub async fn auth(State(ctx): State<Arc<Context>>, request: axum::extract::Request) -> Response {
+    answer(
+        &ctx,
+        request.headers(),
+        request.uri(),
+        peer(request.extensions()),
+    )
+}
+
+pub fn answer(
+    ctx: &Context,
+    headers: &HeaderMap,
+    uri: &Uri,
+    peer: Option<std::net::SocketAddr>,
+) -> Response {
+    let redirect = uri.query().is_some_and(|q| {
         url::form_urlencoded::parse(q.as_bytes())
             .any(|(k, v)| k == "redirect" && matches!(v.as_ref(), "1" | "true" | "yes"))
     });
     let started = std::time::Instant::now();
-    let mut response = decide(ctx, headers, peer(request.extensions()), redirect);
+    let mut response = decide(ctx, headers, peer, redirect);
     crate::auth_timing::record(started.elapsed());
     response
         .headers_mut()

@@ -13,6 +13,7 @@ mod login_pages;
 mod rd;
 mod request_pages;
 mod review_pages;
+mod serve;
 mod status_page;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use axum::Router;
 use crate::context::Context;
 
 pub use error::{WebError, WebResult};
+pub use serve::serve;
 
 /// Forms are small; anything bigger is refused with 413 before it is read.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -61,11 +63,10 @@ pub fn router(ctx: Arc<Context>) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(ctx.clone(), csrf::layer))
         .layer(middleware::from_fn(page_headers));
-    // `/auth` borrows the context for the life of the process instead of counting references
-    // on every call, so the hot path touches no counter shared between cores. (One small box
-    // per server start is never freed.)
-    let hot: &'static Context = Box::leak(Box::new(ctx.clone()));
-    let rest = Router::new()
+    // `GET /auth` is answered by the server loop before routing (see `serve`); this route
+    // answers the rest (HEAD) with the same code.
+    Router::new()
+        .route("/auth", get(forward_auth::auth))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
         .route("/static/daypass.js", get(layout::script))
@@ -75,15 +76,9 @@ pub fn router(ctx: Arc<Context>) -> Router {
         )
         .merge(pages)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(ctx);
-    // `/auth` has no body and no layers: nothing runs before it but the router.
-    Router::new()
-        .route(
-            "/auth",
-            get(move |req: Request| forward_auth::auth(hot, req)),
-        )
-        .merge(rest)
+        .with_state(ctx)
 }
+
 async fn not_found() -> WebError {
     WebError::NotFound("There is no such page.".into())
 }
