@@ -19,4 +19,5 @@ mod properties;
 mod proxies;
 mod requests;
 mod restart;
+mod server;
 mod smtp_fakes;

@@ -1,0 +1,105 @@
+//! The server loop itself: `/auth` answered before the router, everything else routed, and a
+//! stop that lets the request in flight finish.
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::TestApp;
+use crate::requests::make_request;
+
+#[tokio::test]
+async fn head_auth_answers_as_get_does_and_other_methods_are_refused() {
+    let app = TestApp::spawn().await;
+    let mut carol = app.signed_in(&app.email("carol")).await;
+    let id = make_request(&mut carol, "1h").await;
+    app.approve(id, "bob", "1h").await;
+    let get = app.auth(&carol, "grafana.test", &[]).await;
+    assert_eq!(get.status, StatusCode::OK);
+
+    let client = reqwest::Client::new();
+    let cookie = format!("daypass_session={}", carol.cookies["daypass_session"]);
+    let head = client
+        .head(format!("{}/auth", app.url))
+        .header("Cookie", &cookie)
+        .header("X-Forwarded-Host", "grafana.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    for name in ["x-daypass-user", "x-daypass-grant-expires", "cache-control"] {
+        assert_eq!(
+            head.headers().get(name).and_then(|v| v.to_str().ok()),
+            get.header(name),
+            "{name} differs between HEAD and GET"
+        );
+    }
+    assert!(head.headers().get("set-cookie").is_none());
+
+    let post = client
+        .post(format!("{}/auth", app.url))
+        .header("Cookie", &cookie)
+        .header("X-Forwarded-Host", "grafana.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+/// Reads until the peer closes the connection; the bytes read.
+async fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out))
+        .await
+        .expect("the server closed the connection within 10 s")
+        .expect("read");
+    out
+}
+
+#[tokio::test]
+async fn a_stop_finishes_the_request_in_flight_closes_idle_connections_and_refuses_new_ones() {
+    let app = TestApp::spawn().await;
+    let addr = app.url.trim_start_matches("http://").to_string();
+
+    // A keep-alive connection that has finished a request and sits idle.
+    let mut idle = TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: daypass\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
+
+    // A form post whose body has not all arrived yet.
+    let body = b"email=someone%40example.com&csrf=nope";
+    let mut busy = TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /login HTTP/1.1\r\nHost: daypass\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    busy.write_all(head.as_bytes()).await.unwrap();
+    busy.write_all(&body[..10]).await.unwrap();
+
+    let stopping = tokio::spawn(app.stop());
+    // The idle connection is closed without an answer...
+    assert!(read_to_close(&mut idle).await.is_empty());
+    // ...the listener is gone...
+    assert!(
+        TcpStream::connect(&addr).await.is_err(),
+        "a new connection is refused once daypass is stopping"
+    );
+    // ...but the stop waits for the post, which still gets its answer.
+    assert!(!stopping.is_finished());
+    busy.write_all(&body[10..]).await.unwrap();
+    let answer = String::from_utf8_lossy(&read_to_close(&mut busy).await).to_string();
+    assert!(
+        answer.starts_with("HTTP/1.1 403"),
+        "the form without a valid CSRF token is answered, not dropped: {answer}"
+    );
+    assert!(answer.contains("connection: close"), "{answer}");
+    tokio::time::timeout(Duration::from_secs(10), stopping)
+        .await
+        .expect("daypass stops once the last request is answered")
+        .unwrap();
+}
