@@ -14,8 +14,12 @@ impl Clock {
         Utc::now() + chrono::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
     }
 
+    /// Milliseconds since the Unix epoch (read on every `/auth`, so without calendar work).
     pub fn now_ms(&self) -> i64 {
-        self.now().timestamp_millis()
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        wall + self.offset_ms.load(Ordering::Relaxed)
     }
 
     /// Moves this clock (and every clone of it) forward.

@@ -7,16 +7,22 @@ pub const SESSION: &str = "daypass_session";
 pub const LOGIN: &str = "daypass_login";
 pub const CSRF: &str = "daypass_csrf";
 
+/// The value of cookie `name`: a non-empty alphanumeric string of at most 128 characters (all
+/// of daypass's cookies are), or nothing. Works on bytes: this runs on every `/auth`.
 pub fn get<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
+    let value = headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_alphanumeric()))
+        .flat_map(|v| v.as_bytes().split(|b| *b == b';'))
+        .find_map(|pair| {
+            pair.trim_ascii()
+                .strip_prefix(name.as_bytes())?
+                .strip_prefix(b"=")
+        })?;
+    if value.is_empty() || value.len() > 128 || !value.iter().all(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    std::str::from_utf8(value).ok()
 }
 
 /// A `Set-Cookie` value; `max_age` of `Some(0)` deletes the cookie.
@@ -33,4 +39,48 @@ pub fn set(ctx: &Context, name: &str, value: &str, max_age: Option<i64>) -> Head
     }
     // Values are hex tokens and names are constants, so this is always a valid header.
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(header::COOKIE, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn finds_the_named_cookie_among_others() {
+        let h = headers(&["a=1; daypass_session=abc123 ;b=2"]);
+        assert_eq!(get(&h, SESSION), Some("abc123"));
+        let h = headers(&["a=1", "daypass_session=xyz"]);
+        assert_eq!(get(&h, SESSION), Some("xyz"));
+        // The first of two wins, as before.
+        let h = headers(&["daypass_session=first; daypass_session=second"]);
+        assert_eq!(get(&h, SESSION), Some("first"));
+    }
+
+    #[test]
+    fn refuses_lookalikes_and_odd_values() {
+        for value in [
+            "daypass_session_old=abc",
+            "xdaypass_session=abc",
+            "daypass_session =abc",
+            "daypass_session=",
+            "daypass_session=ab-c",
+            "daypass_session=ab\"c",
+            "daypass_session",
+        ] {
+            assert_eq!(get(&headers(&[value]), SESSION), None, "{value}");
+        }
+        let long = format!("daypass_session={}", "a".repeat(129));
+        assert_eq!(get(&headers(&[&long]), SESSION), None);
+        let longest = format!("daypass_session={}", "a".repeat(128));
+        assert_eq!(get(&headers(&[&longest]), SESSION).map(str::len), Some(128));
+        assert_eq!(get(&HeaderMap::new(), SESSION), None);
+    }
 }
