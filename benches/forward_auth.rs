@@ -23,6 +23,9 @@ fn main() -> anyhow::Result<()> {
     if let Some(pos) = args.iter().position(|a| a == "--bare") {
         return bare_server(args.get(pos + 1).and_then(|p| p.parse().ok()).unwrap_or(0));
     }
+    if let Some(pos) = args.iter().position(|a| a == "--bare-hyper") {
+        return bare_hyper_server(args.get(pos + 1).and_then(|p| p.parse().ok()).unwrap_or(0));
+    }
     if !args.iter().any(|a| a == "--bench") && std::env::var("DAYPASS_BENCH").is_err() {
         // `cargo test --benches` builds and runs this with no `--bench`: do nothing then.
         return Ok(());
@@ -52,11 +55,37 @@ fn bare_server(port: u16) -> anyhow::Result<()> {
     })
 }
 
-struct Daypass {
+/// For reference: a bare handler on the HTTP/1 server daypass itself uses (hyper's), so the
+/// cost of daypass's own work shows apart from the choice of server.
+fn bare_hyper_server(port: u16) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        loop {
+            let (tcp, _) = listener.accept().await?;
+            let _ = tcp.set_nodelay(true);
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(|_req| async {
+                    let mut res = axum::response::Response::new(axum::body::Body::empty());
+                    *res.status_mut() = axum::http::StatusCode::NO_CONTENT;
+                    Ok::<_, std::convert::Infallible>(res)
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    })
+}
+
+/// A server process of the benchmark, stopped however the benchmark ends.
+struct Server {
     child: Child,
 }
 
-impl Drop for Daypass {
+impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -102,7 +131,7 @@ host = "bench.test"
     )
 }
 
-async fn start_daypass(dir: &Path, port: u16) -> anyhow::Result<Daypass> {
+async fn start_daypass(dir: &Path, port: u16) -> anyhow::Result<Server> {
     let child = Command::new(binary())
         .args([
             "--config",
@@ -113,7 +142,7 @@ async fn start_daypass(dir: &Path, port: u16) -> anyhow::Result<Daypass> {
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()?;
-    let d = Daypass { child };
+    let d = Server { child };
     wait_http(
         &format!("http://127.0.0.1:{port}/healthz"),
         Duration::from_secs(120),
@@ -150,12 +179,27 @@ async fn run() -> anyhow::Result<()> {
     store.close().await;
 
     let bare_port = free_port();
-    let mut bare = Command::new(std::env::current_exe()?)
-        .args(["--bare", &bare_port.to_string()])
-        .stdout(Stdio::null())
-        .spawn()?;
+    let bare = Server {
+        child: Command::new(std::env::current_exe()?)
+            .args(["--bare", &bare_port.to_string()])
+            .stdout(Stdio::null())
+            .spawn()?,
+    };
     wait_http(
         &format!("http://127.0.0.1:{bare_port}/"),
+        Duration::from_secs(30),
+    )
+    .await?;
+
+    let hyper_port = free_port();
+    let bare_hyper = Server {
+        child: Command::new(std::env::current_exe()?)
+            .args(["--bare-hyper", &hyper_port.to_string()])
+            .stdout(Stdio::null())
+            .spawn()?,
+    };
+    wait_http(
+        &format!("http://127.0.0.1:{hyper_port}/"),
         Duration::from_secs(30),
     )
     .await?;
@@ -188,12 +232,22 @@ async fn run() -> anyhow::Result<()> {
     // 1. daypass vs a bare handler (part 4 compares with it, so it always runs).
     let bare_r = wrk(&format!("http://127.0.0.1:{bare_port}/auth"), &auth_headers)?;
     let day_r = wrk(&format!("http://127.0.0.1:{port}/auth"), &auth_headers)?;
+    let hyper_r = wrk(
+        &format!("http://127.0.0.1:{hyper_port}/auth"),
+        &auth_headers,
+    )?;
+    drop(bare_hyper);
     println!("1. /auth, wrk -t2 -c50 -d10s, valid session and live grant");
-    println!("   bare axum 204 : {bare_r}");
-    println!("   daypass /auth : {day_r}");
+    println!("   bare axum 204  : {bare_r}");
+    println!("   daypass /auth  : {day_r}");
+    println!("   bare hyper 204 : {hyper_r}");
     println!(
-        "   ratio daypass/bare = {:.3} (goal >= 0.9)",
+        "   ratio daypass/bare axum = {:.3} (goal >= 0.9)",
         day_r.rps / bare_r.rps
+    );
+    println!(
+        "   for reference, daypass/bare hyper = {:.3} (hyper's HTTP/1 server is daypass's own)",
+        day_r.rps / hyper_r.rps
     );
     println!();
 
@@ -317,7 +371,6 @@ async fn run() -> anyhow::Result<()> {
         );
         drop(daypass);
     }
-    let _ = bare.kill();
-    let _ = bare.wait();
+    drop(bare);
     Ok(())
 }
