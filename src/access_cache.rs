@@ -1,9 +1,9 @@
 //! Sessions and live grants held in memory so that `/auth` never touches the disk on a hit.
 //! The database stays the source of truth: every write path updates this cache, and
 //! `refresh_from_audit` picks up changes written by other processes (the CLI).
+use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::http::HeaderValue;
 
@@ -58,7 +58,9 @@ impl Maps {
 
 #[derive(Default)]
 pub struct AccessCache {
-    maps: RwLock<Maps>,
+    /// Read on every `/auth` by every core, written on logins, decisions and expiries: a
+    /// sharded lock, so readers on different threads touch different cache lines.
+    maps: ShardedLock<Maps>,
     last_audit_id: AtomicI64,
 }
 
@@ -80,11 +82,11 @@ impl AccessCache {
         Ok(cache)
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Maps> {
+    fn read(&self) -> ShardedLockReadGuard<'_, Maps> {
         self.maps.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Maps> {
+    fn write(&self) -> ShardedLockWriteGuard<'_, Maps> {
         self.maps.write().unwrap_or_else(|e| e.into_inner())
     }
 
