@@ -151,6 +151,23 @@ async fn start_daypass(dir: &Path, port: u16) -> anyhow::Result<Server> {
     Ok(d)
 }
 
+/// This benchmark binary again as a bare server (`--bare` or `--bare-hyper`), on a free port.
+async fn start_bare(mode: &str) -> anyhow::Result<(Server, u16)> {
+    let port = free_port();
+    let server = Server {
+        child: Command::new(std::env::current_exe()?)
+            .args([mode, &port.to_string()])
+            .stdout(Stdio::null())
+            .spawn()?,
+    };
+    wait_http(
+        &format!("http://127.0.0.1:{port}/"),
+        Duration::from_secs(30),
+    )
+    .await?;
+    Ok((server, port))
+}
+
 async fn run() -> anyhow::Result<()> {
     anyhow::ensure!(
         binary().exists(),
@@ -178,31 +195,8 @@ async fn run() -> anyhow::Result<()> {
     }
     store.close().await;
 
-    let bare_port = free_port();
-    let bare = Server {
-        child: Command::new(std::env::current_exe()?)
-            .args(["--bare", &bare_port.to_string()])
-            .stdout(Stdio::null())
-            .spawn()?,
-    };
-    wait_http(
-        &format!("http://127.0.0.1:{bare_port}/"),
-        Duration::from_secs(30),
-    )
-    .await?;
-
-    let hyper_port = free_port();
-    let bare_hyper = Server {
-        child: Command::new(std::env::current_exe()?)
-            .args(["--bare-hyper", &hyper_port.to_string()])
-            .stdout(Stdio::null())
-            .spawn()?,
-    };
-    wait_http(
-        &format!("http://127.0.0.1:{hyper_port}/"),
-        Duration::from_secs(30),
-    )
-    .await?;
+    let (bare, bare_port) = start_bare("--bare").await?;
+    let (bare_hyper, hyper_port) = start_bare("--bare-hyper").await?;
 
     let daypass = start_daypass(dir.path(), port).await?;
     let auth_headers = [

@@ -18,15 +18,15 @@ async fn head_auth_answers_as_get_does_and_other_methods_are_refused() {
     let get = app.auth(&carol, "grafana.test", &[]).await;
     assert_eq!(get.status, StatusCode::OK);
 
-    let client = reqwest::Client::new();
     let cookie = format!("daypass_session={}", carol.cookies["daypass_session"]);
-    let head = client
-        .head(format!("{}/auth", app.url))
-        .header("Cookie", &cookie)
-        .header("X-Forwarded-Host", "grafana.test")
-        .send()
-        .await
-        .unwrap();
+    let proxy_asks = |method: reqwest::Method| {
+        reqwest::Client::new()
+            .request(method, format!("{}/auth", app.url))
+            .header("Cookie", &cookie)
+            .header("X-Forwarded-Host", "grafana.test")
+            .send()
+    };
+    let head = proxy_asks(reqwest::Method::HEAD).await.unwrap();
     assert_eq!(head.status(), StatusCode::OK);
     for name in ["x-daypass-user", "x-daypass-grant-expires", "cache-control"] {
         assert_eq!(
@@ -37,13 +37,7 @@ async fn head_auth_answers_as_get_does_and_other_methods_are_refused() {
     }
     assert!(head.headers().get("set-cookie").is_none());
 
-    let post = client
-        .post(format!("{}/auth", app.url))
-        .header("Cookie", &cookie)
-        .header("X-Forwarded-Host", "grafana.test")
-        .send()
-        .await
-        .unwrap();
+    let post = proxy_asks(reqwest::Method::POST).await.unwrap();
     assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
 
