@@ -2,6 +2,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
@@ -19,7 +20,11 @@ use crate::{notify, scheduler, secret, web};
 pub struct App {
     listener: TcpListener,
     ctx: Arc<Context>,
+    grace: Duration,
 }
+
+/// How long a stop waits for requests in flight before closing their connections.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 impl App {
     /// Opens and migrates the database, catches up on everything that expired while daypass
@@ -72,7 +77,11 @@ impl App {
             last_sweep_ms: std::sync::atomic::AtomicI64::new(now),
             outbox_wakeups: [Notify::new(), Notify::new()],
         });
-        Ok(Self { listener, ctx })
+        Ok(Self {
+            listener,
+            ctx,
+            grace: SHUTDOWN_GRACE,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -83,6 +92,12 @@ impl App {
 
     pub fn port(&self) -> u16 {
         self.local_addr().port()
+    }
+
+    /// How long a stop waits for requests in flight (`SHUTDOWN_GRACE` unless set).
+    pub fn with_shutdown_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
     }
 
     pub fn context(&self) -> Arc<Context> {
@@ -117,7 +132,7 @@ impl App {
         };
         tracing::info!(addr = %self.local_addr(), public_url = %ctx.config.server.public_url, "daypass is serving");
         let router = web::router(ctx.clone());
-        web::serve(self.listener, ctx, router, shutdown).await;
+        web::serve(self.listener, ctx, router, shutdown, self.grace).await;
         let _ = stop_tx.send(true);
         let _ = sched.shutdown().await;
         for w in workers {
@@ -126,7 +141,7 @@ impl App {
         // Send what is due before going: a stop never strands a notification that could go now.
         for channel in notify::outbox::CHANNELS {
             let drain = notify::outbox::try_execute_tasks(&ctx_for_drain, channel);
-            if tokio::time::timeout(std::time::Duration::from_secs(10), drain)
+            if tokio::time::timeout(Duration::from_secs(10), drain)
                 .await
                 .is_err()
             {

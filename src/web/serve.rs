@@ -24,14 +24,16 @@ use super::forward_auth;
 use crate::context::Context;
 
 /// Serves `router` (and `/auth` for `ctx`) until `shutdown` completes, then lets every open
-/// connection finish the request it is on.
+/// connection finish the request it is on, for at most `grace`.
 pub async fn serve(
     listener: TcpListener,
     ctx: Arc<Context>,
     router: Router,
     shutdown: impl Future<Output = ()>,
+    grace: Duration,
 ) {
     let graceful = GracefulShutdown::new();
+    let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -55,14 +57,25 @@ pub async fn serve(
         });
         let conn = http1::Builder::new().serve_connection(TokioIo::new(tcp), service);
         let conn = graceful.watch(conn);
-        tokio::spawn(async move {
+        // Forget the connections that have ended, so the set holds only open ones.
+        while connections.try_join_next().is_some() {}
+        connections.spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_seconds = grace.as_secs_f64(),
+            "requests still unfinished when the grace period ended; closing them"
+        );
+    }
+    connections.shutdown().await;
 }
 
 /// One request on a connection from `peer`.

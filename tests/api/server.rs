@@ -97,3 +97,51 @@ async fn a_stop_finishes_the_request_in_flight_closes_idle_connections_and_refus
         .expect("daypass stops once the last request is answered")
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_request_that_never_finishes_holds_a_stop_only_for_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"sqlite://{d}/d.db\"\n[email]\ntransport = \"file\"\ndir = \"{d}/mail\"\n",
+        d = dir.path().display()
+    );
+    let config = daypass::config::Config::from_toml(&text, Vec::new()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = daypass::app::App::build_with_listener(config, Default::default(), listener)
+        .await
+        .unwrap()
+        .with_shutdown_grace(Duration::from_secs(1));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+
+    // Headers promise a body that never comes.
+    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    stalled
+        .write_all(b"POST /login HTTP/1.1\r\nHost: daypass\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail=")
+        .await
+        .unwrap();
+    // The request is being read (the server answers others meanwhile).
+    let mut other = TcpStream::connect(addr).await.unwrap();
+    other
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: daypass\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(read_to_close(&mut other).await.starts_with(b"HTTP/1.1 200"));
+
+    let started = std::time::Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("daypass stops after the grace period, not when the stalled client pleases")
+        .unwrap()
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the stop waited the grace period for the request in flight"
+    );
+    // The stalled connection was closed, not left open.
+    assert!(read_to_close(&mut stalled).await.is_empty());
+}
