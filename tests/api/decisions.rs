@@ -1,22 +1,18 @@
 use reqwest::StatusCode;
 
 use crate::helpers::{review_path, TestApp};
-use crate::requests::make_request;
+use crate::requests::{make_request, pending_request, Pending};
 
 #[tokio::test]
 async fn deny_with_a_reason_tells_the_requester() {
     let app = TestApp::spawn().await;
     let carol = app.email("carol");
-    let mut requester = app.browser();
-    requester.login(&app, &carol).await;
-    let id = make_request(&mut requester, "1h").await;
-    let review = review_path(
-        &app.mail()
-            .wait_for(&app.email("bob"), "Access request")
-            .await,
-    );
-    let mut bob = app.browser();
-    bob.login(&app, &app.email("bob")).await;
+    let Pending {
+        id,
+        mut requester,
+        mut bob,
+        review,
+    } = pending_request(&app, &carol, "1h").await;
     let res = bob
         .submit(
             &review,
@@ -53,21 +49,17 @@ async fn deny_with_a_reason_tells_the_requester() {
 #[tokio::test]
 async fn the_first_decision_wins_and_later_links_say_who_decided() {
     let app = TestApp::spawn().await;
-    let mut requester = app.browser();
-    requester.login(&app, &app.email("carol")).await;
-    make_request(&mut requester, "1h").await;
+    let Pending {
+        requester,
+        mut bob,
+        review: bob_link,
+        ..
+    } = pending_request(&app, &app.email("carol"), "1h").await;
     let alice_link = review_path(
         &app.mail()
             .wait_for(&app.email("alice"), "Access request")
             .await,
     );
-    let bob_link = review_path(
-        &app.mail()
-            .wait_for(&app.email("bob"), "Access request")
-            .await,
-    );
-    let mut bob = app.browser();
-    bob.login(&app, &app.email("bob")).await;
     let mut alice = app.browser();
     alice.login(&app, &app.email("alice")).await;
     let alice_csrf = alice.open(&alice_link).await.csrf();
@@ -183,16 +175,12 @@ async fn an_approver_never_approves_their_own_request() {
 #[tokio::test]
 async fn durations_over_the_policy_max_or_a_day_are_refused_by_the_page_and_the_database() {
     let app = TestApp::spawn().await;
-    let mut requester = app.browser();
-    requester.login(&app, &app.email("carol")).await;
-    let id = make_request(&mut requester, "").await;
-    let link = review_path(
-        &app.mail()
-            .wait_for(&app.email("bob"), "Access request")
-            .await,
-    );
-    let mut bob = app.browser();
-    bob.login(&app, &app.email("bob")).await;
+    let Pending {
+        id,
+        mut bob,
+        review: link,
+        ..
+    } = pending_request(&app, &app.email("carol"), "").await;
     for (duration, msg) in [
         ("8h1m", "longest access"),
         ("25h", "at most 24 hours"),
@@ -265,16 +253,12 @@ async fn durations_over_the_policy_max_or_a_day_are_refused_by_the_page_and_the_
 async fn a_review_link_after_expiry_is_refused() {
     let app = TestApp::spawn().await;
     let carol = app.email("carol");
-    let mut requester = app.browser();
-    requester.login(&app, &carol).await;
-    let id = make_request(&mut requester, "1h").await;
-    let link = review_path(
-        &app.mail()
-            .wait_for(&app.email("bob"), "Access request")
-            .await,
-    );
-    let mut bob = app.browser();
-    bob.login(&app, &app.email("bob")).await;
+    let Pending {
+        id,
+        requester,
+        mut bob,
+        review: link,
+    } = pending_request(&app, &carol, "1h").await;
     let csrf = bob.open(&link).await.csrf();
     app.ctx.clock.advance(std::time::Duration::from_secs(3601));
     // Before the sweep: the request is past its time, so the decision is refused.

@@ -1,6 +1,6 @@
 use reqwest::StatusCode;
 
-use crate::helpers::{Browser, TestApp};
+use crate::helpers::{review_path, Browser, TestApp};
 
 /// Submits a request for grafana as the signed-in `browser`; returns its id.
 pub async fn make_request(browser: &mut Browser, duration: &str) -> i64 {
@@ -19,6 +19,36 @@ pub async fn make_request(browser: &mut Browser, duration: &str) -> i64 {
         .trim_start_matches("/requests/")
         .parse()
         .expect("request id")
+}
+
+/// A request waiting for a decision: the requester signed in through the email code and asked
+/// for grafana with `wish`; bob, an approver, is signed in the same way and holds the review link
+/// from his mail.
+pub struct Pending {
+    pub id: i64,
+    pub requester: Browser,
+    pub bob: Browser,
+    pub review: String,
+}
+
+/// Files a request as `requester_email` (see `make_request`) and has bob ready to decide it.
+pub async fn pending_request(app: &TestApp, requester_email: &str, wish: &str) -> Pending {
+    let mut requester = app.browser();
+    requester.login(app, requester_email).await;
+    let id = make_request(&mut requester, wish).await;
+    let review = review_path(
+        &app.mail()
+            .wait_for(&app.email("bob"), &format!("Access request #{id}:"))
+            .await,
+    );
+    let mut bob = app.browser();
+    bob.login(app, &app.email("bob")).await;
+    Pending {
+        id,
+        requester,
+        bob,
+        review,
+    }
 }
 
 #[tokio::test]
