@@ -1,9 +1,9 @@
 //! `GET /auth`: the reverse proxy's question, answered from memory.
 
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::cookies;
@@ -70,6 +70,7 @@ pub async fn auth(State(ctx): State<Arc<Context>>, request: axum::extract::Reque
     )
 }
 
+/// The answer to a proxy asking whether this request may pass (see DESIGN.md, `GET /auth`).
 pub fn answer(
     ctx: &Context,
     headers: &HeaderMap,

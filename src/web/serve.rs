@@ -1,6 +1,6 @@
 //! The HTTP/1.1 server loop. A proxy's `GET /auth` is answered straight from the connection,
-//! before the router: no routing, no request extensions, no boxed future, no counter shared between cores.
-//! Everything else goes through the router with the peer address as `ConnectInfo`.
+//! before the router: no routing, no request extensions, no boxed future, no counter shared
+//! between cores. Everything else goes through the router with the peer address as `ConnectInfo`.
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
