@@ -41,11 +41,15 @@ pub async fn serve(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
+                // One client's connection went wrong before it was accepted: take the next.
+                Err(e) if is_connection_error(&e) => continue,
                 Err(e) => {
                     // Out of file descriptors and the like: the listener itself is fine.
-                    tracing::warn!(error = %e, "cannot accept a connection; trying again shortly");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
+                    tracing::warn!(error = %e, "cannot accept a connection; trying again in a second");
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
                 }
             },
         };
@@ -76,6 +80,14 @@ pub async fn serve(
         );
     }
     connections.shutdown().await;
+}
+
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    )
 }
 
 /// One request on a connection from `peer`.
