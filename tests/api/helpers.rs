@@ -27,6 +27,20 @@ pub struct TestApp {
 
 /// The config every test starts from. `{tag}` makes addresses unique to one test,
 /// so tests can share one mail server.
+/// Runs `app` in the background until the returned sender fires or is dropped.
+pub fn run_stoppable(
+    app: App,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    (tx, handle)
+}
+
 pub const BASE: &str = r#"
 [server]
 listen = "127.0.0.1:0"
@@ -143,10 +157,7 @@ impl TestApp {
             .await
             .expect("daypass starts");
         let ctx = app.context();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let handle = tokio::spawn(app.run_until_stopped(async move {
-            let _ = rx.await;
-        }));
+        let (tx, handle) = run_stoppable(app);
         Self {
             url,
             ctx,

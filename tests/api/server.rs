@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::TestApp;
+use crate::helpers::{run_stoppable, TestApp};
 use crate::requests::make_request;
 
 #[tokio::test]
@@ -81,10 +81,7 @@ async fn start(grace: Duration) -> Stoppable {
         .await
         .unwrap()
         .with_shutdown_grace(grace);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
+    let (stop, running) = run_stoppable(app);
     Stoppable {
         addr,
         stop,
