@@ -33,6 +33,21 @@ async fn decide_as(
     .await
 }
 
+/// carol, signed in, holding a grant for grafana that alice approved for `duration`.
+async fn carol_with_a_grant(
+    app: &TestApp,
+    duration: &str,
+) -> (crate::helpers::Browser, daypass::store::GrantRow) {
+    let mut holder = app.signed_in(&app.email("carol")).await;
+    let id = make_request(&mut holder, "1h").await;
+    let grant = decide_as(app, id, "alice", approve(duration))
+        .await
+        .unwrap()
+        .grant
+        .unwrap();
+    (holder, grant)
+}
+
 /// A console request (two approvals needed) by `who`, through the library.
 async fn console_request(app: &TestApp, who: &str) -> i64 {
     use daypass::policy::{evaluate, Access};
@@ -128,13 +143,7 @@ async fn a_requester_cancels_a_pending_request_and_the_approvers_hear_of_it() {
 async fn an_extension_moves_the_end_forward_counted_from_its_approval_within_the_caps() {
     let app = TestApp::spawn().await;
     let carol = app.email("carol");
-    let mut holder = app.signed_in(&carol).await;
-    let id = make_request(&mut holder, "1h").await;
-    let grant = decide_as(&app, id, "alice", approve("1h"))
-        .await
-        .unwrap()
-        .grant
-        .unwrap();
+    let (mut holder, grant) = carol_with_a_grant(&app, "1h").await;
     app.ctx.clock.advance(Duration::from_secs(50 * 60));
 
     let form = holder.open(&format!("/grants/{}/extend", grant.id)).await;
@@ -231,13 +240,7 @@ async fn an_extension_moves_the_end_forward_counted_from_its_approval_within_the
 #[tokio::test]
 async fn an_extension_of_access_that_ended_meanwhile_expires_unapproved() {
     let app = TestApp::spawn().await;
-    let mut holder = app.signed_in(&app.email("carol")).await;
-    let id = make_request(&mut holder, "1h").await;
-    let grant = decide_as(&app, id, "alice", approve("15m"))
-        .await
-        .unwrap()
-        .grant
-        .unwrap();
+    let (mut holder, grant) = carol_with_a_grant(&app, "15m").await;
     let res = holder
         .submit(
             &format!("/grants/{}/extend", grant.id),
@@ -274,13 +277,7 @@ async fn an_extension_of_access_that_ended_meanwhile_expires_unapproved() {
 async fn the_holder_is_warned_once_before_the_end_even_across_a_restart() {
     let app = TestApp::spawn().await;
     let carol = app.email("carol");
-    let mut holder = app.signed_in(&carol).await;
-    let id = make_request(&mut holder, "1h").await;
-    let grant = decide_as(&app, id, "alice", approve("1h"))
-        .await
-        .unwrap()
-        .grant
-        .unwrap();
+    let (_, grant) = carol_with_a_grant(&app, "1h").await;
     app.ctx.clock.advance(Duration::from_secs(45 * 60));
     assert_eq!(
         app.sweep().await.grants_warned,
