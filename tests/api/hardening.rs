@@ -425,17 +425,8 @@ async fn fifty_racing_approvals_and_denials_by_email_and_discord_make_one_decisi
 #[tokio::test]
 async fn mail_queued_while_smtp_is_down_is_delivered_once_when_it_returns() {
     let switch = SmtpSwitch::start_down(crate::maildev::shared().smtp_port).await;
-    let dir = tempfile::tempdir().unwrap();
     let env = [("DAYPASS__EMAIL__PORT".to_string(), switch.port.to_string())];
-    let app = TestApp::spawn_full(
-        dir,
-        crate::helpers::new_tag(),
-        BASE,
-        "",
-        daypass::clock::Clock::default(),
-        &env,
-    )
-    .await;
+    let app = TestApp::spawn_env(&env).await;
     let mut ids = Vec::new();
     for who in ["carol", "dave", "erin"] {
         let mut b = app.signed_in(&app.email(who)).await;
@@ -479,17 +470,8 @@ async fn mail_queued_while_smtp_is_down_is_delivered_once_when_it_returns() {
 #[tokio::test]
 async fn a_permanent_smtp_rejection_is_not_retried_and_is_on_the_record() {
     let port = rejecting_smtp().await;
-    let dir = tempfile::tempdir().unwrap();
     let env = [("DAYPASS__EMAIL__PORT".to_string(), port.to_string())];
-    let app = TestApp::spawn_full(
-        dir,
-        crate::helpers::new_tag(),
-        BASE,
-        "",
-        daypass::clock::Clock::default(),
-        &env,
-    )
-    .await;
+    let app = TestApp::spawn_env(&env).await;
     let mut b = app.signed_in(&app.email("carol")).await;
     make_request(&mut b, "1h").await;
     let db = app.db().await;

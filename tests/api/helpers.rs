@@ -115,6 +115,12 @@ impl TestApp {
         Self::spawn_full(dir, tag, base, extra, clock, &[]).await
     }
 
+    /// The default app with more `DAYPASS__…` overrides (e.g. another SMTP port).
+    pub async fn spawn_env(more_env: &[(String, String)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn_full(dir, new_tag(), BASE, "", Clock::default(), more_env).await
+    }
+
     /// As `spawn_in`, with more `DAYPASS__…` overrides that win over the defaults.
     pub async fn spawn_full(
         dir: tempfile::TempDir,

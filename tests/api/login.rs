@@ -128,20 +128,11 @@ async fn the_file_transport_writes_eml_files() {
 
 #[tokio::test]
 async fn cookies_are_secure_when_public_url_is_https() {
-    let dir = tempfile::tempdir().unwrap();
     let env = [(
         "DAYPASS__SERVER__PUBLIC_URL".to_string(),
         "https://daypass.example.com".to_string(),
     )];
-    let app = TestApp::spawn_full(
-        dir,
-        crate::helpers::new_tag(),
-        crate::helpers::BASE,
-        "",
-        daypass::clock::Clock::default(),
-        &env,
-    )
-    .await;
+    let app = TestApp::spawn_env(&env).await;
     let res = app.browser().open("/login").await;
     let cookie = res.header("set-cookie").unwrap_or("");
     assert!(
