@@ -6,6 +6,9 @@ use std::time::Instant;
 use daypass::config::Config;
 use daypass::store::Store;
 
+#[path = "support/bench_app.rs"]
+mod bench_app;
+
 const GRANTS: i64 = 10_000;
 
 fn main() -> anyhow::Result<()> {
@@ -31,21 +34,10 @@ dir = "{dir}/mail"
 enabled = true
 public_key = "{key}"
 channel_id = "555000000000000001"
-[[approvers]]
-email = "alice@example.com"
-discord_id = "1001"
-[[applications]]
-slug = "bench"
-host = "bench.test"
-  [[applications.policies]]
-  name = "everyone on request"
-  decision = "allow"
-  include = {{ everyone = true }}
-  temporary = {{ approvers = ["alice@example.com"], max_duration = "24h" }}
 "#,
         dir = dir.path().display(),
         key = "ab".repeat(32)
-    );
+    ) + bench_app::APPROVERS_AND_APPS;
     let config = Config::from_toml(&text, []).map_err(|e| anyhow::anyhow!("{e}"))?;
     let store = Store::open(&config.database.url).await?;
     store.migrate().await?;

@@ -114,21 +114,10 @@ channel_id = "555000000000000001"
 api_base = "{discord_api}"
 token_env = "DAYPASS_BENCH_UNSET"
 token_file = "{dir}/discord-token"
-[[approvers]]
-email = "alice@example.com"
-discord_id = "1001"
-[[applications]]
-slug = "bench"
-host = "bench.test"
-  [[applications.policies]]
-  name = "everyone on request"
-  decision = "allow"
-  include = {{ everyone = true }}
-  temporary = {{ approvers = ["alice@example.com"], max_duration = "24h" }}
 "#,
         dir = dir.display(),
         key = hex::encode(SigningKey::from_bytes(&SEED).verifying_key().to_bytes()),
-    )
+    ) + support::bench_app::APPROVERS_AND_APPS
 }
 
 async fn start_daypass(dir: &Path, port: u16) -> anyhow::Result<Server> {

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use daypass::store::{NewGrant, NewRequest, Store};
 
+pub mod bench_app;
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
