@@ -403,11 +403,7 @@ async fn deny_asks_for_a_reason_in_a_modal_then_denies() {
         res["data"]["custom_id"],
         format!("daypass:deny-reason:{id}")
     );
-    let state: String = sqlx::query_scalar("SELECT state FROM access_requests WHERE id = ?")
-        .bind(id)
-        .fetch_one(&t.app.db().await)
-        .await
-        .unwrap();
+    let state = t.app.request_state(id).await;
     assert_eq!(state, "pending", "opening the modal decides nothing");
 
     let (_, res) = t

@@ -117,12 +117,7 @@ async fn cross_site_posts_are_refused_even_with_a_good_token() {
         ("Sec-Fetch-Site", "cross-site"),
         ("Sec-Fetch-Site", "same-site"),
     ] {
-        let cookie = carol
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let cookie = carol.cookie_header();
         let res = reqwest::Client::new()
             .post(format!("{}/request/grafana", app.url))
             .header("Cookie", cookie)
@@ -179,11 +174,7 @@ async fn a_link_scanner_fetching_every_link_decides_nothing() {
     let page = bob.open(&link).await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
-    let state: String = sqlx::query_scalar("SELECT state FROM access_requests WHERE id = ?")
-        .bind(id)
-        .fetch_one(&app.db().await)
-        .await
-        .unwrap();
+    let state = app.request_state(id).await;
     assert_eq!(state, "pending");
 }
 
@@ -192,12 +183,7 @@ async fn links_in_emails_use_public_url_never_the_requests_host() {
     let app = TestApp::spawn().await;
     let mut carol = app.signed_in(&app.email("carol")).await;
     let csrf = carol.open("/request/grafana").await.csrf();
-    let cookie = carol
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let cookie = carol.cookie_header();
     let res = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -339,12 +325,7 @@ async fn fifty_racing_approvals_and_denials_by_email_and_discord_make_one_decisi
     for i in 0..50 {
         if i % 2 == 0 {
             let (b, link, csrf) = &links[(i / 2) % 2];
-            let cookie = b
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
+            let cookie = b.cookie_header();
             let (url, csrf) = (format!("{}{link}", app.url), csrf.clone());
             let decision = if i % 4 == 0 { "approve" } else { "deny" };
             tasks.push(tokio::spawn(async move {

@@ -208,6 +208,15 @@ impl TestApp {
         self.ctx.config.database.url.clone()
     }
 
+    /// The state of request `id`, read straight from the database.
+    pub async fn request_state(&self, id: i64) -> String {
+        sqlx::query_scalar("SELECT state FROM access_requests WHERE id = ?")
+            .bind(id)
+            .fetch_one(&self.db().await)
+            .await
+            .expect("the request exists")
+    }
+
     /// A raw connection to the same SQLite file, for looking behind daypass's back.
     pub async fn db(&self) -> sqlx::SqlitePool {
         sqlx::SqlitePool::connect(&self.db_url())
@@ -343,7 +352,8 @@ impl Browser {
         }
     }
 
-    fn cookie_header(&self) -> String {
+    /// The browser's cookies as one `Cookie` header value.
+    pub fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))

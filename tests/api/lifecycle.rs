@@ -131,11 +131,7 @@ async fn a_requester_cancels_a_pending_request_and_the_approvers_hear_of_it() {
         .submit("/", &format!("/requests/{id2}/cancel"), &[])
         .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
-    let state: String = sqlx::query_scalar("SELECT state FROM access_requests WHERE id = ?")
-        .bind(id2)
-        .fetch_one(&app.db().await)
-        .await
-        .unwrap();
+    let state = app.request_state(id2).await;
     assert_eq!(state, "pending");
 }
 

@@ -262,11 +262,6 @@ async fn every_form_without_its_csrf_token_is_refused() {
     let other_token = app.browser().open("/login").await.csrf();
     let res = carol.post("/logout", &[("csrf", &other_token)]).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
-    let db = app.db().await;
-    let state: String = sqlx::query_scalar("SELECT state FROM access_requests WHERE id = ?")
-        .bind(id)
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let state = app.request_state(id).await;
     assert_eq!(state, "pending", "nothing was decided");
 }

@@ -34,11 +34,7 @@ async fn grants_that_expired_while_daypass_was_down_are_revoked_at_start() {
         state, "expired",
         "revoked at start, before any sweep job ran"
     );
-    let req_state: String = sqlx::query_scalar("SELECT state FROM access_requests WHERE id = ?")
-        .bind(pending)
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let req_state = app.request_state(pending).await;
     assert_eq!(req_state, "expired");
     let actions: Vec<String> =
         sqlx::query_scalar("SELECT action FROM audit_events WHERE actor = 'daypass' ORDER BY id")
