@@ -191,16 +191,7 @@ async fn logout_and_revoke_end_access_on_the_next_request() {
     let session = carol.cookies.get("daypass_session").cloned().unwrap();
     let res = carol.submit("/", "/logout", &[]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
-    let stale = app.browser();
-    let res = stale
-        .get_with(
-            "/auth",
-            &[
-                ("X-Forwarded-Host".into(), "grafana.test".into()),
-                ("Cookie".into(), format!("daypass_session={session}")),
-            ],
-        )
-        .await;
+    let res = app.auth_with_session(&session, "grafana.test").await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 }
 

@@ -235,6 +235,19 @@ impl TestApp {
         browser.get_with("/auth", &headers).await
     }
 
+    /// `/auth` for `host` as a proxy would ask it for a browser holding only `session`.
+    pub async fn auth_with_session(&self, session: &str, host: &str) -> Resp {
+        self.browser()
+            .get_with(
+                "/auth",
+                &[
+                    ("X-Forwarded-Host".into(), host.into()),
+                    ("Cookie".into(), format!("daypass_session={session}")),
+                ],
+            )
+            .await
+    }
+
     /// Runs the `daypass` binary against this app's config and database.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_daypass"))

@@ -45,15 +45,6 @@ async fn grants_that_expired_while_daypass_was_down_are_revoked_at_start() {
     app.mail().wait_for(&carol, "Access ended").await;
     app.mail().wait_for(&app.email("dave"), "Expired").await;
     // The session survived the restart; the grant did not.
-    let b2 = app.browser();
-    let res = b2
-        .get_with(
-            "/auth",
-            &[
-                ("X-Forwarded-Host".into(), "grafana.test".into()),
-                ("Cookie".into(), format!("daypass_session={session}")),
-            ],
-        )
-        .await;
+    let res = app.auth_with_session(&session, "grafana.test").await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 }
