@@ -93,12 +93,8 @@ fn is_connection_error(e: &std::io::Error) -> bool {
 /// One request on a connection from `peer`.
 fn answer(ctx: &Context, router: &Router, peer: SocketAddr, req: Request<Incoming>) -> Answer {
     if req.method() == Method::GET && req.uri().path() == "/auth" {
-        return Answer::Ready(Some(forward_auth::answer(
-            ctx,
-            req.headers(),
-            req.uri(),
-            Some(peer),
-        )));
+        let response = forward_auth::answer(ctx, req.headers(), req.uri(), Some(peer));
+        return Answer::Ready(std::future::ready(Ok(response)));
     }
     let mut req = req.map(Body::new);
     req.extensions_mut().insert(ConnectInfo(peer));
@@ -107,7 +103,7 @@ fn answer(ctx: &Context, router: &Router, peer: SocketAddr, req: Request<Incomin
 
 /// The response future: ready at once for `/auth`, the router's otherwise.
 enum Answer {
-    Ready(Option<Response>),
+    Ready(std::future::Ready<Result<Response, Infallible>>),
     Routed(<Router as Service<Request<Body>>>::Future),
 }
 
@@ -118,11 +114,9 @@ impl Future for Answer {
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
-        // Neither variant is self-referential: the router's future is `Unpin`.
+        // Both futures are `Unpin`, so the enum is too.
         match self.get_mut() {
-            Answer::Ready(r) => {
-                std::task::Poll::Ready(Ok(r.take().unwrap_or_else(|| Response::new(Body::empty()))))
-            }
+            Answer::Ready(f) => std::pin::Pin::new(f).poll(cx),
             Answer::Routed(f) => std::pin::Pin::new(f).poll(cx),
         }
     }
