@@ -29,6 +29,7 @@ async fn head_auth_answers_as_get_does_and_other_methods_are_refused() {
     let head = proxy_asks(reqwest::Method::HEAD).await.unwrap();
     assert_eq!(head.status(), StatusCode::OK);
     for name in ["x-daypass-user", "x-daypass-grant-expires", "cache-control"] {
+        assert!(get.header(name).is_some(), "GET /auth answers {name}");
         assert_eq!(
             head.headers().get(name).and_then(|v| v.to_str().ok()),
             get.header(name),
