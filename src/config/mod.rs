@@ -1,4 +1,5 @@
 //! Typed, validated configuration: defaults, then the TOML file, then `DAYPASS__SECTION__KEY`.
+mod cookie_domain;
 mod env;
 mod raw;
 mod validate;

@@ -33,6 +33,7 @@ pub fn validate(raw: RawConfig) -> Result<Config> {
         }
         applications.push(app);
     }
+    super::cookie_domain::check(&server, &applications)?;
     Ok(Config {
         server,
         database: database(raw.database)?,
