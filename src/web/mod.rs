@@ -11,6 +11,7 @@ mod identity;
 mod layout;
 mod login_pages;
 mod rd;
+mod refusal_page;
 mod request_pages;
 mod review_pages;
 mod serve;

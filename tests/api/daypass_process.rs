@@ -1,0 +1,99 @@
+//! The `daypass` binary run as an operator runs it (`daypass serve`), with its JSON log kept.
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running `daypass serve`; killed (and waited for) when dropped.
+pub struct DaypassProcess {
+    child: Child,
+    pub port: u16,
+    log: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl DaypassProcess {
+    /// Starts `daypass --config CONFIG serve` listening on a free loopback port, with `env`
+    /// (`DAYPASS__…` overrides) on top, and waits (at most 30 s) until it serves.
+    pub fn start(config: &Path, env: &[(String, String)]) -> Self {
+        let port = free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_daypass"))
+            .arg("--config")
+            .arg(config)
+            .arg("serve")
+            .env("DAYPASS__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("DAYPASS_LOG", "json")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start daypass");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().expect("stderr");
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let value = serde_json::from_str(&line)
+                    .unwrap_or_else(|_| serde_json::json!({ "fields": { "message": line } }));
+                lines.lock().unwrap().push(value);
+            }
+        });
+        let mut process = Self { child, port, log };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = process.child.try_wait() {
+                panic!("daypass exited early ({status}): {:?}", process.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "daypass did not listen within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        process
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Every log line so far, as JSON.
+    pub fn log(&self) -> Vec<serde_json::Value> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits (at most 10 s) for a log line that `matches`, and returns it.
+    pub async fn wait_for_log(
+        &self,
+        what: &str,
+        matches: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(line) = self.log().into_iter().find(|l| matches(l)) {
+                return line;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {what} within 10 s: {:#?}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for DaypassProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
