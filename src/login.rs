@@ -66,6 +66,13 @@ pub async fn start(ctx: &Context, email: &Email) -> sqlx::Result<String> {
     Ok(challenge)
 }
 
+/// Where the code of `challenge` was sent, while it can still be used.
+pub async fn sent_to(ctx: &Context, challenge: &str) -> sqlx::Result<Option<String>> {
+    ctx.store
+        .login_code_email(&tokens::hash(challenge), ctx.clock.now_ms())
+        .await
+}
+
 /// Checks `code` against the challenge; on success opens a session and returns its token.
 pub async fn verify(
     ctx: &Context,

@@ -101,17 +101,26 @@ pub async fn sweep(
 }
 
 /// Tells holders whose grant ends within `scheduler.warn_before`, once per grant (and once
-/// more after each extension).
+/// more after each extension). A grant that was never longer than `warn_before` gets no
+/// warning: its holder learnt the end with the approval, minutes ago.
 async fn warn(tx: &mut Tx, config: &Config, now: i64) -> sqlx::Result<usize> {
-    let warned = Store::warn_due_grants(tx, now, config.warn_before.as_millis() as i64).await?;
-    for g in &warned {
+    let before = config.warn_before.as_millis() as i64;
+    let due = Store::warn_due_grants(tx, now, before).await?;
+    let mut warned = 0;
+    for g in due.iter().filter(|g| worth_a_warning(g, before)) {
         let event = Event::GrantWarning {
             grant: g,
             app_name: config.app_name(&g.app_slug),
         };
         notify::enqueue(tx, config, event, now).await?;
+        warned += 1;
     }
-    Ok(warned.len())
+    Ok(warned)
+}
+
+/// Was the grant, as last approved (or extended), longer than the warning period?
+fn worth_a_warning(g: &GrantRow, warn_before_ms: i64) -> bool {
+    g.expires_at - g.extended_at.unwrap_or(g.approved_at) > warn_before_ms
 }
 
 /// Asks the approvers of unanswered requests again, each time waiting twice as long.

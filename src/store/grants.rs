@@ -76,6 +76,21 @@ impl Store {
         .await
     }
 
+    /// The most recent grant of `email` at `app_slug`, live or ended.
+    pub async fn latest_grant_of(
+        &self,
+        email: &str,
+        app_slug: &str,
+    ) -> sqlx::Result<Option<GrantRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM grants WHERE email = ? AND app_slug = ? ORDER BY id DESC LIMIT 1"
+        )))
+        .bind(email)
+        .bind(app_slug)
+        .fetch_optional(&self.read)
+        .await
+    }
+
     /// Grants that are active and unexpired at `now`: what the access cache starts from.
     pub async fn live_grants(&self, now: i64) -> sqlx::Result<Vec<GrantRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -33,6 +33,21 @@ impl Store {
         .map(|_| ())
     }
 
+    /// The address the code of a live (unused, unexpired) challenge went to.
+    pub async fn login_code_email(
+        &self,
+        challenge_hash: &[u8],
+        now: i64,
+    ) -> sqlx::Result<Option<String>> {
+        sqlx::query_scalar(
+            "SELECT email FROM login_codes WHERE challenge_hash = ? AND used_at IS NULL AND expires_at > ?",
+        )
+        .bind(challenge_hash)
+        .bind(now)
+        .fetch_optional(&self.read)
+        .await
+    }
+
     /// Counts one more try at a code and returns the row as it now stands.
     pub async fn try_login_code(
         conn: &mut SqliteConnection,

@@ -41,6 +41,7 @@ pub fn page(
                     meta name="referrer" content="no-referrer";
                     title { (title) " · daypass" }
                     style { (maud::PreEscaped(STYLE)) }
+                    link rel="icon" href="/favicon.ico" type="image/svg+xml";
                     script src="/static/daypass.js" defer {}
                     @if let Some(h) = extra_head { (h) }
                 }
@@ -78,6 +79,12 @@ pub fn error_page(title: &str, message: &str) -> Html<String> {
             p { a href="/" { "Back to daypass" } }
         },
     )
+}
+
+/// A time as every page shows it: UTC in the markup, in the viewer's own zone once the
+/// script has run (it rewrites every `<time datetime>`).
+pub fn when(ms: i64) -> Markup {
+    html! { time datetime=(crate::clock::rfc3339(ms)) { (crate::clock::show(ms)) } }
 }
 
 pub fn csrf_field(token: &str) -> Markup {
@@ -134,5 +141,19 @@ pub async fn script() -> impl axum::response::IntoResponse {
             (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         SCRIPT,
+    )
+}
+
+/// The icon browsers ask for on every site: a small "d" (SVG, which browsers take as a favicon
+/// when the content type says so).
+const ICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0b57d0"/><path d="M5 3.5h2.5a4.5 4.5 0 0 1 0 9H5z" fill="#fff"/></svg>"##;
+
+pub async fn favicon() -> impl axum::response::IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "image/svg+xml"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        ICON,
     )
 }

@@ -142,7 +142,7 @@ pub async fn submit_login(
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&verify)).into_response())
 }
 
-fn code_form(csrf: &str, next: &str, error: Option<&str>) -> Response {
+fn code_form(csrf: &str, next: &str, sent_to: Option<&str>, error: Option<&str>) -> Response {
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -150,7 +150,10 @@ fn code_form(csrf: &str, next: &str, error: Option<&str>) -> Response {
     };
     let body = html! {
         @if let Some(e) = error { p.error role="alert" { (e) } }
-        p { "Enter the six-digit code we emailed you. It works for 10 minutes." }
+        @match sent_to {
+            Some(email) => p { "Enter the six-digit code we emailed to " strong { (email) } ". It works for 10 minutes." },
+            None => p { "Enter the six-digit code we emailed you. It works for 10 minutes." },
+        }
         form method="post" action="/login/verify" {
             (csrf_field(csrf))
             input type="hidden" name="next" value=(next);
@@ -158,7 +161,10 @@ fn code_form(csrf: &str, next: &str, error: Option<&str>) -> Response {
             input #code type="text" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]*" maxlength="12" required autofocus;
             button type="submit" { "Sign in" }
         }
-        p.hint { a href=(format!("/login?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>())) { "Send a new code" } }
+        p.hint {
+            a href=(format!("/login?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>())) { "Send a new code" }
+            @if sent_to.is_some() { " (or use another address)" }
+        }
     };
     (
         status,
@@ -168,15 +174,17 @@ fn code_form(csrf: &str, next: &str, error: Option<&str>) -> Response {
 }
 
 pub async fn show_verify(
+    State(ctx): State<Arc<Context>>,
     headers: HeaderMap,
     CsrfToken(csrf): CsrfToken,
     Query(q): Query<LoginQuery>,
-) -> Response {
+) -> WebResult<Response> {
     let next = local_path(q.next.as_deref());
-    if cookies::get(&headers, cookies::LOGIN).is_none() {
-        return Redirect::to(&super::identity::login_url(&next, None)).into_response();
-    }
-    code_form(&csrf, &next, None)
+    let Some(challenge) = cookies::get(&headers, cookies::LOGIN) else {
+        return Ok(Redirect::to(&super::identity::login_url(&next, None)).into_response());
+    };
+    let sent_to = login::sent_to(&ctx, challenge).await?;
+    Ok(code_form(&csrf, &next, sent_to.as_deref(), None))
 }
 
 pub async fn submit_verify(
@@ -190,6 +198,7 @@ pub async fn submit_verify(
         return Ok(code_form(
             &csrf,
             &next,
+            None,
             Some("This sign-in has expired. Ask for a new code."),
         ));
     };
@@ -217,7 +226,15 @@ pub async fn submit_verify(
                 .into_response())
         }
         Err(LoginError::Db(e)) => Err(e.into()),
-        Err(e) => Ok(code_form(&csrf, &next, Some(&e.to_string()))),
+        Err(e) => {
+            let sent_to = login::sent_to(&ctx, challenge).await?;
+            Ok(code_form(
+                &csrf,
+                &next,
+                sent_to.as_deref(),
+                Some(&e.to_string()),
+            ))
+        }
     }
 }
 

@@ -71,6 +71,7 @@ pub fn router(ctx: Arc<Context>) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
         .route("/static/daypass.js", get(layout::script))
+        .route("/favicon.ico", get(layout::favicon))
         .route(
             "/discord/interactions",
             post(discord_endpoint::interactions),

@@ -4,21 +4,21 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::html;
+use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::csrf::{CsrfForm, CsrfToken};
 use super::error::{WebError, WebResult};
 use super::identity::{ClientIp, User};
-use super::layout::{csrf_field, page, Frame};
+use super::layout::{csrf_field, page, when, Frame};
 use super::rd;
-use crate::clock::show;
 use crate::config::{Application, Temporary};
 use crate::context::Context;
-use crate::domain::{presets, Email, GrantDuration, Justification};
+use crate::domain::{Email, GrantDuration, Justification};
 use crate::policy::{evaluate, Access};
 use crate::rate_limit;
 use crate::requests::{self, NewAccessRequest, RequestError};
+use crate::store::GrantRow;
 
 #[derive(Deserialize, Default)]
 pub struct RdQuery {
@@ -88,7 +88,7 @@ pub async fn show_form(
         Access::OnRequest(_, t) => t,
     };
     if let Some(g) = ctx.cache.grant(me.as_str(), &app.slug, now) {
-        let body = html! { p.ok { "You have access until " strong { (show(g.expires_at)) } "." } (continue_link(&rd, app)) };
+        let body = html! { p.ok { "You have access until " strong { (when(g.expires_at)) } "." } (continue_link(&rd, app)) };
         return Ok(page(&app.name, &frame, None, body).into_response());
     }
     if let Some(r) = ctx
@@ -98,32 +98,65 @@ pub async fn show_form(
     {
         return Ok(Redirect::to(&format!("/requests/{}", r.id)).into_response());
     }
+    let ended = ctx.store.latest_grant_of(me.as_str(), &app.slug).await?;
+    let notice = ended.as_ref().map(ended_notice);
     Ok(form_page(
         app,
         temporary,
         &frame,
         rd.as_deref().unwrap_or(""),
-        "",
-        "",
-        None,
+        ("", ""),
+        (None, notice),
         StatusCode::OK,
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Says that (and how) the person's last access here ended: they come back to this page when
+/// the application sends them away again.
+fn ended_notice(g: &GrantRow) -> Markup {
+    let revoker = g.ended_by.as_deref().unwrap_or("an approver");
+    html! {
+        p.error role="status" {
+            "Your access ended at " (when(g.ended_at.unwrap_or(g.expires_at)))
+            @if g.state == "revoked" {
+                @if revoker == g.email { ": you ended it." }
+                @else {
+                    ": revoked by " (revoker)
+                    @if let Some(r) = g.end_reason.as_deref().filter(|r| !r.is_empty()) { " (" (r) ")" }
+                    "."
+                }
+            } @else { ": its time was up." }
+            " Ask again below if you still need it."
+        }
+    }
+}
+
+/// The lengths a requester may wish for: short ones too, and never more than the policy allows.
+pub fn wish_choices(max: GrantDuration) -> Vec<GrantDuration> {
+    let mut out: Vec<GrantDuration> = ["5m", "15m", "30m", "1h", "2h", "4h", "8h"]
+        .iter()
+        .filter_map(|p| GrantDuration::parse(p).ok())
+        .filter(|d| *d < max)
+        .collect();
+    out.push(max);
+    out
+}
+
+/// The request form, refilled with what was typed (`justification`, `duration`), under an
+/// error or a notice.
 fn form_page(
     app: &Application,
     t: &Temporary,
     frame: &Frame<'_>,
     rd: &str,
-    justification: &str,
-    duration: &str,
-    error: Option<&str>,
+    (justification, duration): (&str, &str),
+    (error, notice): (Option<&str>, Option<Markup>),
     status: StatusCode,
 ) -> Response {
     let prompt = t.prompt.as_deref().unwrap_or("Why do you need access?");
     let body = html! {
         @if let Some(e) = error { p.error role="alert" { (e) } }
+        @if let Some(n) = notice { (n) }
         p { "Your request goes to the approvers of " strong { (app.name) } ". You can be given up to " (t.max_duration) "." }
         form method="post" action=(format!("/request/{}", app.slug)) {
             (csrf_field(frame.csrf))
@@ -133,11 +166,12 @@ fn form_page(
             label for="duration" { "How long do you need? (optional)" }
             select #duration name="duration" {
                 option value="" selected[duration.is_empty()] { "Let the approver choose" }
-                @for d in presets(t.max_duration) {
+                @for d in wish_choices(t.max_duration) {
                     @let v = d.to_string();
                     option value=(v) selected[duration == v] { (v) }
                 }
             }
+            p.hint { "A wish only: the approver chooses how long, from a few minutes up to " (t.max_duration) "." }
             button type="submit" { "Request access" }
         }
     };
@@ -189,9 +223,8 @@ pub async fn submit(
             temporary,
             &frame,
             &form.rd,
-            &form.justification,
-            &form.duration,
-            Some(msg),
+            (&form.justification, &form.duration),
+            (Some(msg), None),
             StatusCode::BAD_REQUEST,
         )
     };

@@ -8,9 +8,8 @@ use maud::html;
 use super::csrf::CsrfToken;
 use super::error::{WebError, WebResult};
 use super::identity::User;
-use super::layout::{csrf_field, page, Frame};
+use super::layout::{csrf_field, page, when, Frame};
 use super::request_pages::may_view;
-use crate::clock::{rfc3339, show};
 use crate::context::Context;
 use crate::decisions::temporary_for;
 use crate::domain::duration_text;
@@ -62,17 +61,16 @@ pub async fn status(
             dt { "Application" } dd { (app_name) }
             dt { "Requested by" } dd { (request.requester) }
             dt { "Why" } dd { (request.justification) }
-            dt { "Asked at" } dd { (show(request.created_at)) }
+            dt { "Asked at" } dd { (when(request.created_at)) }
             @if let Some(w) = request.wished_ms { dt { "Wished duration" } dd { (duration_text(w)) } }
         }
         @match request.state.as_str() {
             "pending" => {
                 @if let (Some(_), Some(g)) = (request.extends_grant_id, &grant) {
-                    p { "This asks for more time; access now ends at "
-                        time datetime=(rfc3339(g.expires_at)) { (show(g.expires_at)) } "." }
+                    p { "This asks for more time; access now ends at " (when(g.expires_at)) "." }
                 }
                 p role="status" { "Waiting for an approver. This page refreshes by itself; the request expires at "
-                    strong { time datetime=(rfc3339(request.expires_at)) { (show(request.expires_at)) } } "." }
+                    strong { (when(request.expires_at)) } "." }
                 @if request.approvals_needed > 1 {
                     p { (approvals.len()) " of " (request.approvals_needed) " approvals"
                         @for a in &approvals { " · " (a.approver) " (" (duration_text(a.duration_ms)) ")" } }
@@ -88,18 +86,18 @@ pub async fn status(
                 @if let Some(g) = &grant {
                     @if live.is_some() {
                         p.ok role="status" { "Approved by " (g.approved_by) " for " (duration_text(g.expires_at - g.approved_at))
-                            ". Access until " strong { time datetime=(rfc3339(g.expires_at)) { (show(g.expires_at)) } } "." }
+                            ". Access until " strong { (when(g.expires_at)) } "." }
                         @if let Some(url) = onward { p { a.button href=(url) { "Continue to " (app_name) } } }
                     } @else {
                         p { "Approved by " (g.approved_by) "; this access has ended ("
-                            (g.state) " at " (show(g.ended_at.unwrap_or(g.expires_at))) ")." }
+                            (g.state) " at " (when(g.ended_at.unwrap_or(g.expires_at))) ")." }
                         @if mine { p { a href=(format!("/request/{}", request.app_slug)) { "Ask again" } } }
                     }
                 }
             }
             "denied" => {
                 p.error role="status" { "Denied by " (request.decided_by.as_deref().unwrap_or("an approver"))
-                    " at " (show(request.decided_at.unwrap_or(now))) "."
+                    " at " (when(request.decided_at.unwrap_or(now))) "."
                     @if let Some(r) = request.reason.as_deref().filter(|r| !r.is_empty()) { " Reason: " (r) } }
             }
             "expired" => { p.error role="status" { "Nobody answered in time; this request expired." } }

@@ -9,6 +9,7 @@ mod daypass_process;
 mod decisions;
 mod discord;
 mod fake_discord;
+mod first_walk;
 mod hardening;
 mod helpers;
 mod journey;
