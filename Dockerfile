@@ -18,6 +18,8 @@ ENV DAYPASS_CONFIG=/etc/daypass/daypass.toml \
     DAYPASS__SERVER__LISTEN=0.0.0.0:8080 \
     DAYPASS__DATABASE__URL=sqlite:///var/lib/daypass/daypass.db
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=3s CMD ["daypass", "check-config"]
+# Healthy once the server answers /healthz with 200 (database reachable, scheduler running).
+# The image has no curl: `daypass healthcheck` asks server.listen itself and exits 0 or 1.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 CMD ["daypass", "healthcheck"]
 ENTRYPOINT ["daypass"]
 CMD ["serve"]

@@ -37,6 +37,8 @@ pub enum Command {
     CheckConfig,
     /// Create or update the database schema.
     Migrate,
+    /// Ask the running server's /healthz (on server.listen); exit 0 when healthy, 1 otherwise.
+    Healthcheck,
     /// Access requests.
     Requests {
         #[command(subcommand)]
@@ -112,6 +114,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let stop = shutdown_signal();
             let app = App::build(config, Clock::default()).await?;
             app.run_until_stopped(stop).await
+        }
+        Command::Healthcheck => {
+            let addr = crate::healthcheck::target(config.server.listen);
+            let body = crate::healthcheck::check(addr).await?;
+            println!("{addr}: {body}");
+            Ok(())
         }
         Command::Migrate => {
             open(&config).await?;

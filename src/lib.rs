@@ -12,6 +12,7 @@ pub mod decisions;
 pub mod discord;
 pub mod domain;
 pub mod grants;
+pub mod healthcheck;
 pub mod login;
 pub mod notify;
 pub mod policy;

@@ -4,6 +4,7 @@ mod auth;
 mod browser;
 mod cli;
 mod config_errors;
+mod container;
 mod crash;
 mod daypass_process;
 mod decisions;
