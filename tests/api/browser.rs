@@ -10,12 +10,25 @@ use tokio::process::{Child, Command};
 
 use crate::helpers::{review_path, wait_for_new_code, TestApp};
 
-struct Driver {
+pub struct Driver {
     _child: Child,
     port: u16,
 }
 
-async fn chromedriver() -> Driver {
+/// chromedriver runs in a process group of its own with the Chromium it starts: a test that
+/// fails mid-way still stops them all.
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(pid) = self._child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+pub async fn chromedriver() -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -30,6 +43,7 @@ async fn chromedriver() -> Driver {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
+        .process_group(0)
         .spawn()
         .expect("start chromedriver");
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -46,7 +60,7 @@ async fn chromedriver() -> Driver {
     }
 }
 
-async fn browser(driver: &Driver, width: u32, javascript: bool) -> Client {
+pub async fn browser(driver: &Driver, width: u32, javascript: bool) -> Client {
     let profile = tempfile::tempdir().unwrap().keep();
     let mut args = vec![
         "--headless=new".to_string(),
@@ -76,14 +90,14 @@ async fn browser(driver: &Driver, width: u32, javascript: bool) -> Client {
         .expect("a Chromium session")
 }
 
-async fn shot(c: &Client, name: &str) {
+pub async fn shot(c: &Client, name: &str) {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     let png = c.screenshot().await.unwrap();
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
-async fn fill(c: &Client, css: &str, text: &str) {
+pub async fn fill(c: &Client, css: &str, text: &str) {
     let field = c
         .find(Locator::Css(css))
         .await
@@ -92,7 +106,7 @@ async fn fill(c: &Client, css: &str, text: &str) {
     field.send_keys(text).await.unwrap();
 }
 
-async fn click(c: &Client, css: &str) {
+pub async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
         .unwrap_or_else(|_| panic!("no {css}"))
@@ -102,7 +116,7 @@ async fn click(c: &Client, css: &str) {
 }
 
 /// The page's visible text, read in one step (a page may refresh itself between two steps).
-async fn text(c: &Client) -> String {
+pub async fn text(c: &Client) -> String {
     let v = c
         .execute(
             "return document.body ? document.body.innerText : '';",
@@ -114,7 +128,7 @@ async fn text(c: &Client) -> String {
         .unwrap_or_default()
 }
 
-async fn wait_for_text(c: &Client, needle: &str, limit: Duration) {
+pub async fn wait_for_text(c: &Client, needle: &str, limit: Duration) {
     let deadline = Instant::now() + limit;
     loop {
         if text(c).await.contains(needle) {

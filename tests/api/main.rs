@@ -3,6 +3,7 @@
 mod auth;
 mod browser;
 mod cli;
+mod compose;
 mod config_errors;
 mod container;
 mod crash;
