@@ -35,28 +35,60 @@ pub fn code_marker(salt: &str) -> String {
     format!("\u{27e6}code:{salt}\u{27e7}")
 }
 
-/// Replaces every marker in `text` with the token or code it stands for.
+/// The characters that open and close a marker. User text never contains them: `domain::text`
+/// turns them into square brackets at the edge, and the emails do the same with stored text.
+pub const MARKER_OPEN: char = '\u{27e6}';
+pub const MARKER_CLOSE: char = '\u{27e7}';
+
+/// Replaces every marker in `text` with the token or code it stands for. Only a marker exactly
+/// as `review_marker` / `code_marker` write it (a 64-hex-digit salt) is filled; anything else,
+/// such as a lone opening bracket in a justification, stays as it is and swallows nothing.
 pub fn fill_markers(text: &str, secret: &[u8]) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(start) = rest.find('\u{27e6}') {
+    while let Some(start) = rest.find(MARKER_OPEN) {
         out.push_str(&rest[..start]);
-        let after = &rest[start + '\u{27e6}'.len_utf8()..];
-        let Some(end) = after.find('\u{27e7}') else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        match after[..end].split_once(':') {
-            Some(("review", salt)) => out.push_str(&derived(secret, "review", salt)),
-            Some(("code", salt)) => out.push_str(&derived_code(secret, salt)),
-            _ => out.push_str(
-                &rest[start..start + '\u{27e6}'.len_utf8() + end + '\u{27e7}'.len_utf8()],
-            ),
+        let after = &rest[start + MARKER_OPEN.len_utf8()..];
+        match marker(after) {
+            Some((kind, salt, len)) => {
+                match kind {
+                    Marker::Review => out.push_str(&derived(secret, "review", salt)),
+                    Marker::Code => out.push_str(&derived_code(secret, salt)),
+                }
+                rest = &after[len..];
+            }
+            None => {
+                out.push(MARKER_OPEN);
+                rest = after;
+            }
         }
-        rest = &after[end + '\u{27e7}'.len_utf8()..];
     }
     out.push_str(rest);
     out
+}
+
+enum Marker {
+    Review,
+    Code,
+}
+
+/// Reads `review:SALT⟧` or `code:SALT⟧` at the start of `s`: the kind, the salt and the length read.
+fn marker(s: &str) -> Option<(Marker, &str, usize)> {
+    let (kind, prefix) = if s.starts_with("review:") {
+        (Marker::Review, "review:")
+    } else if s.starts_with("code:") {
+        (Marker::Code, "code:")
+    } else {
+        return None;
+    };
+    let salt = s[prefix.len()..].get(..64)?;
+    if !salt.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let end = prefix.len() + 64;
+    s[end..]
+        .starts_with(MARKER_CLOSE)
+        .then_some((kind, salt, end + MARKER_CLOSE.len_utf8()))
 }
 
 /// What the database keeps instead of a token.
@@ -101,7 +133,7 @@ mod tests {
 
     #[test]
     fn markers_become_the_derived_token_and_code() {
-        let salt = "abc";
+        let salt = &"abc".repeat(22)[..64];
         let text = format!(
             "link /review/{} code {} end",
             review_marker(salt),
@@ -124,6 +156,24 @@ mod tests {
             fill_markers("no markers \u{27e6}odd", b"s"),
             "no markers \u{27e6}odd"
         );
+    }
+
+    #[test]
+    fn text_around_a_marker_cannot_swallow_it() {
+        let salt = new_token();
+        let link = format!("/review/{}", derived(b"secret", "review", &salt));
+        for before in [
+            "\u{27e6}review: swallow",
+            "\u{27e6}review:",
+            "\u{27e6}code:",
+            "\u{27e6}\u{27e6}",
+            "\u{27e6}review:abc\u{27e7}",
+        ] {
+            let text = format!("Why: {before}\nLink: /review/{}", review_marker(&salt));
+            let filled = fill_markers(&text, b"secret");
+            assert!(filled.ends_with(&link), "{before:?} → {filled}");
+            assert!(filled.starts_with(&format!("Why: {before}")), "{filled}");
+        }
     }
 
     #[test]

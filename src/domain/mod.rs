@@ -5,4 +5,4 @@ mod text;
 
 pub use duration::{duration_text, parse_duration, presets, GrantDuration, MAX_GRANT};
 pub use email::Email;
-pub use text::{Justification, Reason};
+pub use text::{plain_text, Justification, Reason};

@@ -48,11 +48,27 @@ impl Reason {
     }
 }
 
-/// Drops control characters other than newlines and tabs.
+/// Drops control characters other than newlines and tabs, and turns the brackets that mark
+/// where emails get their secrets (`tokens::MARKER_OPEN` / `MARKER_CLOSE`) into plain ones.
 fn clean(s: &str) -> String {
     s.chars()
         .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .map(plain)
         .collect()
+}
+
+/// `s` with the marker brackets made plain, for text stored before they were cleaned at the edge.
+pub fn plain_text(s: &str) -> String {
+    s.chars().map(plain).collect()
+}
+
+/// `c`, or a plain square bracket for the marker brackets.
+fn plain(c: char) -> char {
+    match c {
+        crate::tokens::MARKER_OPEN => '[',
+        crate::tokens::MARKER_CLOSE => ']',
+        c => c,
+    }
 }
 
 #[cfg(test)]
@@ -67,6 +83,17 @@ mod tests {
             Justification::parse(" INC-1 \u{7}", true).unwrap().as_str(),
             "INC-1"
         );
+    }
+
+    #[test]
+    fn marker_brackets_become_plain_brackets() {
+        assert_eq!(
+            Justification::parse("\u{27e6}review: swallow\u{27e7}", true)
+                .unwrap()
+                .as_str(),
+            "[review: swallow]"
+        );
+        assert_eq!(Reason::parse("\u{27e6}code:x").unwrap().as_str(), "[code:x");
     }
 
     #[test]

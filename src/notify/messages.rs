@@ -4,7 +4,7 @@ use maud::{html, Markup};
 use super::Event;
 use crate::clock::show;
 use crate::config::Config;
-use crate::domain::duration_text;
+use crate::domain::{duration_text, plain_text};
 use crate::policy;
 use crate::store::{ApprovalRow, RequestRow};
 
@@ -91,7 +91,7 @@ fn review_mails(
                 "{heading}{who} asks for {what} {app_name}.\n\nWhy: {why}\nWished duration: {wished}\nAsked at: {at}\nThis request expires: {exp}\n{needs}\nReview it (sign-in required): {link}\n",
                 who = request.requester,
                 what = if request.extends_grant_id.is_some() { "more time on" } else { "access to" },
-                why = request.justification,
+                why = plain_text(&request.justification),
                 at = show(request.created_at),
                 exp = show(request.expires_at),
             );
@@ -106,7 +106,7 @@ fn review_mails(
                         @if request.extends_grant_id.is_some() { "more time on " } @else { "access to " }
                         strong { (app_name) } "." }
                     table {
-                        tr { th align="left" { "Why" } td style="white-space: pre-wrap" { (request.justification) } }
+                        tr { th align="left" { "Why" } td style="white-space: pre-wrap" { (plain_text(&request.justification)) } }
                         tr { th align="left" { "Wished duration" } td { (wished) } }
                         tr { th align="left" { "Asked at" } td { (show(request.created_at)) } }
                         tr { th align="left" { "Request expires" } td { (show(request.expires_at)) } }
@@ -211,7 +211,7 @@ pub fn render(config: &Config, event: &Event<'_>) -> Vec<Mail> {
                     )
                 }
                 None => {
-                    let reason = request.reason.clone().unwrap_or_default();
+                    let reason = plain_text(request.reason.as_deref().unwrap_or_default());
                     let why = if reason.is_empty() { String::new() } else { format!("\nReason: {reason}") };
                     (
                         format!("Denied: your request for {app_name}"),
@@ -306,7 +306,7 @@ pub fn render(config: &Config, event: &Event<'_>) -> Vec<Mail> {
                 format!(
                     "was revoked by {}{}",
                     grant.ended_by.as_deref().unwrap_or("an administrator"),
-                    grant.end_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                    grant.end_reason.as_deref().map(|r| format!(" ({})", plain_text(r))).unwrap_or_default()
                 )
             } else {
                 "has ended: its time is up".to_string()
