@@ -158,8 +158,16 @@ pub async fn decide(
             return Err(DecideError::AlreadyApproved);
         }
         let approvals = Store::approvals(&mut *tx, request_id).await?;
-        let count = approvals.len() as i64;
-        if count < request.approvals_needed {
+        // Only people who may decide under the config as it is now count, each person once.
+        let tally = policy::tally(
+            temporary,
+            &requester,
+            current.escalated_at.is_some(),
+            request.approvals_needed,
+            &approvals,
+        );
+        if !tally.complete() {
+            let counted: Vec<_> = tally.counted.iter().map(|a| (*a).clone()).collect();
             Store::append_audit(
                 &mut tx,
                 &NewAudit {
@@ -171,7 +179,7 @@ pub async fn decide(
             let event = Event::ApprovalRecorded {
                 request: &current,
                 app_name,
-                approvals: &approvals,
+                approvals: &counted,
             };
             notify::enqueue(&mut tx, &ctx.config, event, now).await?;
             tx.commit().await?;
@@ -179,10 +187,10 @@ pub async fn decide(
             return Ok(Decided {
                 request: current,
                 grant: None,
-                waiting: Some((count, request.approvals_needed)),
+                waiting: Some((tally.count(), request.approvals_needed)),
             });
         }
-        duration = approvals.iter().map(|a| a.duration_ms).min();
+        duration = tally.duration_ms();
     }
     let state = if matches!(verdict, Verdict::Approve(_)) {
         "approved"

@@ -1,6 +1,7 @@
 //! Which policy applies to a person at an application: first match wins, nothing matches = deny.
-use crate::config::{Application, Decision, Include, Policy, Temporary};
+use crate::config::{Application, Config, Decision, Include, Policy, Temporary};
 use crate::domain::Email;
+use crate::store::{ApprovalRow, RequestRow};
 
 /// What a person may do at an application.
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +27,7 @@ pub fn evaluate<'a>(app: &'a Application, email: &Email) -> Access<'a> {
 
 fn includes(include: &Include, email: &Email) -> bool {
     include.everyone
-        || include.emails.contains(email)
+        || include.emails.iter().any(|e| e.same_person(email))
         || include.email_domains.iter().any(|d| d == email.domain())
 }
 
@@ -38,7 +39,7 @@ pub fn may_decide(
     requester: &Email,
     escalated: bool,
 ) -> Result<(), &'static str> {
-    if approver == requester {
+    if approver.same_person(requester) {
         return Err("You cannot approve or deny your own request.");
     }
     let escalation = escalated && temporary.escalate_to.contains(approver);
@@ -48,20 +49,95 @@ pub fn may_decide(
     Ok(())
 }
 
-/// Everyone who may decide the request now, except the requester.
+/// Everyone who may decide the request now, except the requester (under any spelling).
 pub fn deciders<'t>(temporary: &'t Temporary, requester: &str, escalated: bool) -> Vec<&'t Email> {
     let extra = if escalated {
         temporary.escalate_to.as_slice()
     } else {
         &[]
     };
+    let requester = Email::parse(requester).ok();
     let mut out: Vec<&Email> = Vec::new();
     for a in temporary.approvers.iter().chain(extra) {
-        if a.as_str() != requester && !out.contains(&a) {
+        let is_requester = requester.as_ref().is_none_or(|r| r.same_person(a));
+        if !is_requester && !out.iter().any(|o| o.same_person(a)) {
             out.push(a);
         }
     }
     out
+}
+
+/// Where a quorum stands: only approvals by people who may decide under the config as it is
+/// now count, each person once, never the requester.
+#[derive(Debug, Clone)]
+pub struct Tally<'a> {
+    /// The approvals that count, in the order given.
+    pub counted: Vec<&'a ApprovalRow>,
+    pub needed: i64,
+}
+
+impl Tally<'_> {
+    pub fn count(&self) -> i64 {
+        self.counted.len() as i64
+    }
+
+    pub fn complete(&self) -> bool {
+        self.count() >= self.needed
+    }
+
+    /// The duration the grant gets once complete: the shortest that anyone counted chose.
+    pub fn duration_ms(&self) -> Option<i64> {
+        self.counted.iter().map(|a| a.duration_ms).min()
+    }
+}
+
+/// The approvals of `request` that count now (for "1 of 2" on pages and messages).
+pub fn counted(
+    config: &Config,
+    request: &RequestRow,
+    approvals: &[ApprovalRow],
+) -> Vec<ApprovalRow> {
+    let Some((_, t)) = config.temporary(&request.app_slug, &request.policy_name) else {
+        return Vec::new();
+    };
+    let Ok(requester) = Email::parse(&request.requester) else {
+        return Vec::new();
+    };
+    tally(
+        t,
+        &requester,
+        request.escalated_at.is_some(),
+        request.approvals_needed,
+        approvals,
+    )
+    .counted
+    .into_iter()
+    .cloned()
+    .collect()
+}
+
+pub fn tally<'a>(
+    temporary: &Temporary,
+    requester: &Email,
+    escalated: bool,
+    needed: i64,
+    approvals: &'a [ApprovalRow],
+) -> Tally<'a> {
+    let mut counted: Vec<&ApprovalRow> = Vec::new();
+    let mut people: Vec<Email> = Vec::new();
+    for a in approvals {
+        let Ok(who) = Email::parse(&a.approver) else {
+            continue;
+        };
+        if may_decide(temporary, &who, requester, escalated).is_err()
+            || people.iter().any(|p| p.same_person(&who))
+        {
+            continue;
+        }
+        people.push(who);
+        counted.push(a);
+    }
+    Tally { counted, needed }
 }
 
 #[cfg(test)]
@@ -107,6 +183,8 @@ mod tests {
             ("mallory@contractor.example", "denied blocked"),
             ("eve@elsewhere.example", "denied none"),
             ("bob@sub.contractor.example", "denied none"),
+            ("sre+x@example.com", "persistent SRE"),
+            ("mallory+anything@contractor.example", "denied blocked"),
         ];
         for (who, want) in table {
             let got = match evaluate(&app, &email(who)) {
@@ -139,6 +217,10 @@ mod tests {
         let alice = email("alice@example.com");
         assert!(may_decide(t, &alice, &email("bob@contractor.example"), false).is_ok());
         assert!(may_decide(t, &alice, &alice, false).is_err());
+        assert!(
+            may_decide(t, &alice, &email("Alice+x@example.com"), false).is_err(),
+            "a sub-address is the same person"
+        );
         assert!(may_decide(
             t,
             &email("bob@contractor.example"),
@@ -146,5 +228,85 @@ mod tests {
             true
         )
         .is_err());
+    }
+
+    fn approval(who: &str, minutes: i64) -> ApprovalRow {
+        ApprovalRow {
+            approver: who.to_string(),
+            duration_ms: minutes * 60_000,
+            approved_at: 0,
+            channel: "email".into(),
+        }
+    }
+
+    #[test]
+    fn a_quorum_counts_only_people_who_may_decide_now() {
+        let mut t = app().policies[2].temporary.clone().unwrap();
+        t.approvers = vec![email("alice@example.com"), email("bob@example.com")];
+        t.escalate_to = vec![email("esc@example.com")];
+        let requester = email("carol@contractor.example");
+        let rows = |list: &[(&str, i64)]| -> Vec<ApprovalRow> {
+            list.iter().map(|(w, m)| approval(w, *m)).collect()
+        };
+        // (approvals, escalated, counted, complete, duration in minutes)
+        type Case<'a> = (&'a [(&'a str, i64)], bool, i64, bool, Option<i64>);
+        let table: &[Case] = &[
+            (&[], false, 0, false, None),
+            (&[("alice@example.com", 60)], false, 1, false, Some(60)),
+            (
+                &[("alice@example.com", 60), ("bob@example.com", 30)],
+                false,
+                2,
+                true,
+                Some(30),
+            ),
+            // Removed from the config since: does not count.
+            (
+                &[("gone@example.com", 10), ("bob@example.com", 30)],
+                false,
+                1,
+                false,
+                Some(30),
+            ),
+            // The same person twice under two spellings counts once.
+            (
+                &[("alice@example.com", 60), ("alice+x@example.com", 5)],
+                false,
+                1,
+                false,
+                Some(60),
+            ),
+            // The escalation list counts only once escalated.
+            (
+                &[("alice@example.com", 60), ("esc@example.com", 20)],
+                false,
+                1,
+                false,
+                Some(60),
+            ),
+            (
+                &[("alice@example.com", 60), ("esc@example.com", 20)],
+                true,
+                2,
+                true,
+                Some(20),
+            ),
+            // The requester never counts.
+            (&[("carol+x@contractor.example", 60)], false, 0, false, None),
+        ];
+        for (list, escalated, count, complete, minutes) in table {
+            let approvals = rows(list);
+            let tally = tally(&t, &requester, *escalated, 2, &approvals);
+            assert_eq!(tally.count(), *count, "{list:?}");
+            assert_eq!(tally.complete(), *complete, "{list:?}");
+            assert_eq!(tally.duration_ms(), minutes.map(|m| m * 60_000), "{list:?}");
+        }
+    }
+
+    #[test]
+    fn the_requester_under_another_spelling_is_not_asked_to_decide() {
+        let t = app().policies[2].temporary.clone().unwrap();
+        assert!(deciders(&t, "alice+x@example.com", false).is_empty());
+        assert_eq!(deciders(&t, "bob@example.com", false).len(), 1);
     }
 }

@@ -274,6 +274,7 @@ pub async fn render(
         None => ctx.store.grant_for_request(request_id).await?,
     };
     let approvals = Store::approvals(ctx.store.reader(), request_id).await?;
+    let approvals = crate::policy::counted(&ctx.config, &request, &approvals);
     let policy = temporary_for(ctx, &request);
     let view = RequestView {
         request: &request,

@@ -46,6 +46,25 @@ impl Email {
     pub fn domain(&self) -> &str {
         self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
     }
+
+    /// The mailbox without a `+tag` sub-address: `alice+ops@example.com` → (`alice`, `example.com`).
+    fn mailbox(&self) -> (&str, &str) {
+        let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));
+        (local.split('+').next().unwrap_or(local), domain)
+    }
+
+    /// Do both addresses reach the same person? `alice+x@example.com` is `alice@example.com`:
+    /// every "who is this" comparison (self-approval, distinct approvers, policies naming people,
+    /// per-person limits) uses this, never the spelling.
+    pub fn same_person(&self, other: &Email) -> bool {
+        self.mailbox() == other.mailbox()
+    }
+
+    /// The person as a string, for keys (`alice@example.com` for `alice+x@example.com`).
+    pub fn person(&self) -> String {
+        let (local, domain) = self.mailbox();
+        format!("{local}@{domain}")
+    }
 }
 
 impl fmt::Display for Email {
@@ -89,6 +108,23 @@ mod tests {
         ] {
             assert!(Email::parse(input).is_err(), "{input:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn sub_addresses_are_the_same_person() {
+        let e = |s: &str| Email::parse(s).unwrap();
+        for (a, b, same) in [
+            ("alice@example.com", "alice+x@example.com", true),
+            ("Alice+ops@Example.com", "alice+other@example.com", true),
+            ("alice@example.com", "alice@example.com", true),
+            ("alice@example.com", "alicex@example.com", false),
+            ("alice@example.com", "alice@example.org", false),
+            ("alice+x@example.com", "bob+x@example.com", false),
+        ] {
+            assert_eq!(e(a).same_person(&e(b)), same, "{a} {b}");
+            assert_eq!(e(a).person() == e(b).person(), same, "{a} {b}");
+        }
+        assert_eq!(e("alice+x@example.com").person(), "alice@example.com");
     }
 
     #[test]

@@ -86,6 +86,7 @@ async fn render(
         None => ctx.store.grant_for_request(request.id).await?,
     };
     let approvals = Store::approvals(ctx.store.reader(), request.id).await?;
+    let approvals = crate::policy::counted(&ctx.config, &request, &approvals);
     let mine_done = approvals.iter().any(|a| a.approver == me.as_str());
     let body = html! {
         @if let Some(e) = error { p.error role="alert" { (e) } }

@@ -40,6 +40,7 @@ pub async fn status(
         None => ctx.store.grant_for_request(id).await?,
     };
     let approvals = Store::approvals(ctx.store.reader(), id).await?;
+    let approvals = crate::policy::counted(&ctx.config, &request, &approvals);
     let now = ctx.clock.now_ms();
     let live = grant
         .as_ref()
