@@ -44,6 +44,11 @@ pub struct Maps {
     sessions: HashMap<Vec<u8>, CachedSession>,
     /// email → application slug → the live grant. Nested so lookups borrow `&str`s.
     grants: HashMap<String, HashMap<String, CachedGrant>>,
+    /// Grants known to have ended (revoked, expired), with the time they would have run to.
+    /// An ended grant never comes back, so a copy read as live before it ended (the audit-log
+    /// follower races the revoke that removed it) cannot put it back. Kept until that time,
+    /// after which the clock refuses the grant anyway.
+    ended: HashMap<i64, i64>,
 }
 
 impl Maps {
@@ -132,21 +137,32 @@ impl AccessCache {
     pub fn put_grant(&self, g: &GrantRow) {
         let mut maps = self.write();
         if g.state == "active" {
+            if maps.ended.contains_key(&g.id) {
+                return;
+            }
             let cached = CachedGrant {
                 id: g.id,
                 expires_at: g.expires_at,
                 expires_header: HeaderValue::from_str(&crate::clock::rfc3339(g.expires_at)).ok(),
             };
-            maps.grants
-                .entry(g.email.clone())
-                .or_default()
-                .insert(g.app_slug.clone(), cached);
-        } else if let Some(apps) = maps.grants.get_mut(&g.email) {
-            if apps.get(&g.app_slug).is_some_and(|c| c.id == g.id) {
-                apps.remove(&g.app_slug);
+            let apps = maps.grants.entry(g.email.clone()).or_default();
+            // An extension only moves the end later: an older copy never shortens it.
+            if apps
+                .get(&g.app_slug)
+                .is_some_and(|c| c.id == g.id && c.expires_at > g.expires_at)
+            {
+                return;
             }
-            if apps.is_empty() {
-                maps.grants.remove(&g.email);
+            apps.insert(g.app_slug.clone(), cached);
+        } else {
+            maps.ended.insert(g.id, g.expires_at);
+            if let Some(apps) = maps.grants.get_mut(&g.email) {
+                if apps.get(&g.app_slug).is_some_and(|c| c.id == g.id) {
+                    apps.remove(&g.app_slug);
+                }
+                if apps.is_empty() {
+                    maps.grants.remove(&g.email);
+                }
             }
         }
     }
@@ -159,6 +175,7 @@ impl AccessCache {
             !apps.is_empty()
         });
         maps.sessions.retain(|_, s| s.expires_at > now);
+        maps.ended.retain(|_, until| *until > now);
     }
 
     pub fn live_grant_count(&self, now: i64) -> usize {
@@ -187,5 +204,58 @@ impl AccessCache {
             }
             self.last_audit_id.store(last, Ordering::SeqCst);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(id: i64, state: &str, expires_at: i64) -> GrantRow {
+        GrantRow {
+            id,
+            request_id: id,
+            app_slug: "grafana".into(),
+            email: "carol@example.com".into(),
+            approved_by: "alice@example.com".into(),
+            approved_at: 0,
+            expires_at,
+            state: state.into(),
+            ended_at: None,
+            ended_by: None,
+            end_reason: None,
+            extended_at: None,
+            warned_at: None,
+        }
+    }
+
+    #[test]
+    fn a_copy_read_before_a_revoke_cannot_bring_the_grant_back() {
+        let cache = AccessCache::default();
+        cache.put_grant(&grant(1, "active", 10_000));
+        assert!(cache.grant("carol@example.com", "grafana", 0).is_some());
+        cache.put_grant(&grant(1, "revoked", 10_000));
+        // The follower read the row while it was still active, and applies it now.
+        cache.put_grant(&grant(1, "active", 10_000));
+        assert!(cache.grant("carol@example.com", "grafana", 0).is_none());
+        // A new grant for the same person and application is another id: it is let in.
+        cache.put_grant(&grant(2, "active", 20_000));
+        assert!(cache.grant("carol@example.com", "grafana", 0).is_some());
+        // The memory of the ended grant goes once its time has passed anyway.
+        cache.prune(10_000);
+        assert!(cache.read().ended.is_empty());
+    }
+
+    #[test]
+    fn an_older_copy_never_shortens_an_extended_grant() {
+        let cache = AccessCache::default();
+        cache.put_grant(&grant(1, "active", 20_000));
+        cache.put_grant(&grant(1, "active", 10_000));
+        assert_eq!(
+            cache
+                .grant("carol@example.com", "grafana", 0)
+                .map(|g| g.expires_at),
+            Some(20_000)
+        );
     }
 }
