@@ -5,6 +5,7 @@ pub mod access_cache;
 pub mod app;
 pub mod auth_timing;
 pub mod cli;
+pub mod client_addr;
 pub mod clock;
 pub mod config;
 pub mod context;

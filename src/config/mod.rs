@@ -54,9 +54,30 @@ pub struct ServerConfig {
     pub request_ttl: Duration,
     pub session_ttl: Duration,
     pub cookie_domain: Option<String>,
+    /// The proxies whose `X-Forwarded-For` / `Forwarded` daypass believes for the client's
+    /// address, and whose identity header it believes in header mode.
+    pub trusted_proxies: Vec<IpNet>,
+    /// The one forwarded header `/auth` reads to learn which application is being opened.
+    pub target_header: TargetHeader,
+}
+
+/// Which header names the protected host on `/auth`. Only the chosen one is read; any other that
+/// names a different host makes the answer 403.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetHeader {
+    /// `X-Forwarded-Host` (with `X-Forwarded-Uri` and `X-Forwarded-Proto`): nginx as shipped,
+    /// Caddy's `forward_auth`, Traefik's `ForwardAuth`.
+    ForwardedHost,
+    /// `X-Original-URL`: the Kubernetes ingress-nginx controller.
+    OriginalUrl,
 }
 
 impl ServerConfig {
+    /// Is `ip` one of the configured proxies?
+    pub fn is_trusted_proxy(&self, ip: std::net::IpAddr) -> bool {
+        crate::client_addr::is_trusted(&self.trusted_proxies, ip)
+    }
+
     /// `public_url` without a trailing slash, ready to have a path appended.
     pub fn origin(&self) -> String {
         self.public_url.as_str().trim_end_matches('/').to_string()
@@ -116,9 +137,9 @@ impl DatabaseConfig {
 #[derive(Clone, Debug)]
 pub enum IdentityConfig {
     EmailCode,
+    /// Trust `header` from `server.trusted_proxies`.
     Header {
         header: String,
-        trusted_proxies: Vec<IpNet>,
     },
 }
 

@@ -32,6 +32,8 @@ pub struct RawServer {
     pub request_ttl: String,
     pub session_ttl: String,
     pub cookie_domain: Option<String>,
+    pub trusted_proxies: Vec<String>,
+    pub target_header: String,
 }
 
 impl Default for RawServer {
@@ -44,6 +46,8 @@ impl Default for RawServer {
             request_ttl: "1h".into(),
             session_ttl: "12h".into(),
             cookie_domain: None,
+            trusted_proxies: vec!["127.0.0.0/8".into(), "::1/128".into()],
+            target_header: "X-Forwarded-Host".into(),
         }
     }
 }
@@ -75,7 +79,8 @@ pub enum IdentityMode {
 pub struct RawIdentity {
     pub mode: IdentityMode,
     pub header: String,
-    pub trusted_proxies: Vec<String>,
+    /// Moved to `server.trusted_proxies`; kept only to say so.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 impl Default for RawIdentity {
@@ -83,7 +88,7 @@ impl Default for RawIdentity {
         Self {
             mode: IdentityMode::EmailCode,
             header: "X-Forwarded-Email".into(),
-            trusted_proxies: vec![],
+            trusted_proxies: None,
         }
     }
 }

@@ -31,6 +31,7 @@ pub fn validate(raw: RawConfig) -> Result<Config> {
                 format!("`{}` is already the host of another application", app.host),
             ));
         }
+        host_not_captured(&key, &app, &applications)?;
         applications.push(app);
     }
     super::cookie_domain::check(&server, &applications)?;
@@ -46,6 +47,32 @@ pub fn validate(raw: RawConfig) -> Result<Config> {
         approvers,
         applications,
     })
+}
+
+/// A host without a port matches that host on every port, so `svc.example.com` next to
+/// `svc.example.com:8443` would silently take the other's requests (whichever comes first wins).
+fn host_not_captured(key: &str, app: &Application, before: &[Application]) -> Result<()> {
+    let name = |h: &str| -> String {
+        match h.rsplit_once(':') {
+            Some((n, port)) if port.chars().all(|c| c.is_ascii_digit()) => n.to_string(),
+            _ => h.to_string(),
+        }
+    };
+    for (i, other) in before.iter().enumerate() {
+        if name(&other.host) == name(&app.host)
+            && (other.host.contains(':') != app.host.contains(':'))
+        {
+            return Err(ConfigError::new(
+                format!("{key}.host"),
+                format!(
+                    "`{}` and applications[{i}].host `{}` are the same host, one with a port and one without; \
+                     a host without a port matches every port, so give both a port",
+                    app.host, other.host
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn positive(key: &str, value: &str) -> Result<Duration> {
@@ -92,6 +119,8 @@ fn server(raw: RawServer) -> Result<ServerConfig> {
         request_ttl: positive("server.request_ttl", &raw.request_ttl)?,
         session_ttl: positive("server.session_ttl", &raw.session_ttl)?,
         cookie_domain: raw.cookie_domain.filter(|d| !d.is_empty()),
+        trusted_proxies: trusted_proxies(&raw.trusted_proxies)?,
+        target_header: target_header(&raw.target_header)?,
     })
 }
 
@@ -106,6 +135,12 @@ fn database(raw: RawDatabase) -> Result<DatabaseConfig> {
 }
 
 fn identity(raw: RawIdentity) -> Result<IdentityConfig> {
+    if raw.trusted_proxies.is_some() {
+        return Err(ConfigError::new(
+            "identity.trusted_proxies",
+            "moved to server.trusted_proxies (one list for the identity header and the client's address)",
+        ));
+    }
     match raw.mode {
         IdentityMode::EmailCode => Ok(IdentityConfig::EmailCode),
         IdentityMode::Header => {
@@ -115,32 +150,39 @@ fn identity(raw: RawIdentity) -> Result<IdentityConfig> {
                     "not a valid header name",
                 ));
             }
-            if raw.trusted_proxies.is_empty() {
-                return Err(ConfigError::new(
-                    "identity.trusted_proxies",
-                    "header mode needs at least one trusted proxy address",
-                ));
-            }
-            let trusted_proxies = raw
-                .trusted_proxies
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    p.parse::<IpNet>()
-                        .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
-                        .map_err(|_| {
-                            ConfigError::new(
-                                format!("identity.trusted_proxies[{i}]"),
-                                format!("`{p}` is not an address or CIDR range"),
-                            )
-                        })
-                })
-                .collect::<Result<_>>()?;
-            Ok(IdentityConfig::Header {
-                header: raw.header,
-                trusted_proxies,
-            })
+            Ok(IdentityConfig::Header { header: raw.header })
         }
+    }
+}
+
+fn trusted_proxies(list: &[String]) -> Result<Vec<IpNet>> {
+    list.iter()
+        .enumerate()
+        .map(|(i, p)| {
+            p.trim()
+                .parse::<IpNet>()
+                .or_else(|_| p.trim().parse::<std::net::IpAddr>().map(IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| {
+                    ConfigError::new(
+                        format!("server.trusted_proxies[{i}]"),
+                        format!("`{p}` is not an address or network (like 10.0.0.0/8)"),
+                    )
+                })
+        })
+        .collect()
+}
+
+fn target_header(value: &str) -> Result<TargetHeader> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "x-forwarded-host" => Ok(TargetHeader::ForwardedHost),
+        "x-original-url" => Ok(TargetHeader::OriginalUrl),
+        _ => Err(ConfigError::new(
+            "server.target_header",
+            format!(
+                "`{value}` is not X-Forwarded-Host (nginx as shipped, Caddy, Traefik) or X-Original-URL (Kubernetes ingress-nginx)"
+            ),
+        )),
     }
 }
 
@@ -221,15 +263,20 @@ fn is_snowflake(s: &str) -> bool {
 }
 
 fn approvers(raw: Vec<RawApprover>) -> Result<Vec<Approver>> {
-    let mut seen = HashSet::new();
     let mut out = Vec::new();
     for (i, a) in raw.into_iter().enumerate() {
         let email = Email::parse(&a.email)
             .map_err(|m| ConfigError::new(format!("approvers[{i}].email"), m))?;
-        if !seen.insert(email.clone()) {
+        if let Some(j) = out
+            .iter()
+            .position(|a: &Approver| a.email.same_person(&email))
+        {
             return Err(ConfigError::new(
                 format!("approvers[{i}].email"),
-                format!("`{email}` is listed twice"),
+                format!(
+                    "`{email}` is the same person as approvers[{j}].email `{}` (a +tag reaches the same mailbox); list each approver once",
+                    out[j].email
+                ),
             ));
         }
         if let Some(id) = &a.discord_id {
@@ -283,6 +330,18 @@ fn application(key: &str, raw: RawApplication, known: &HashSet<&Email>) -> Resul
         .enumerate()
         .map(|(j, p)| policy(&format!("{key}.policies[{j}]"), p, known))
         .collect::<Result<Vec<_>>>()?;
+    // Requests remember their policy by name: two of one name would mix their approvers and limits.
+    for (j, p) in policies.iter().enumerate() {
+        if let Some(first) = policies[..j].iter().position(|q| q.name == p.name) {
+            return Err(ConfigError::new(
+                format!("{key}.policies[{j}].name"),
+                format!(
+                    "`{}` is also the name of {key}.policies[{first}]; each policy of an application needs its own name",
+                    p.name
+                ),
+            ));
+        }
+    }
     Ok(Application {
         name: raw
             .name

@@ -25,6 +25,35 @@ pub fn get<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     std::str::from_utf8(value).ok()
 }
 
+/// The request's cookies without daypass's own, as one `Cookie` value for the application
+/// behind the proxy (empty when nothing is left: an empty value tells every proxy to send none,
+/// where a missing header would leave some to pass the browser's on). The proxies' configs send
+/// this upstream instead of what the browser sent, so no application (or its logs) sees a
+/// daypass session.
+pub fn without_ours(headers: &HeaderMap) -> HeaderValue {
+    let mut kept: Vec<&[u8]> = Vec::new();
+    for pair in headers
+        .get_all(header::COOKIE)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|b| *b == b';'))
+    {
+        let pair = pair.trim_ascii();
+        let name = pair
+            .split(|b| *b == b'=')
+            .next()
+            .unwrap_or(pair)
+            .trim_ascii();
+        if pair.is_empty() || [SESSION, LOGIN, CSRF].iter().any(|n| name == n.as_bytes()) {
+            continue;
+        }
+        kept.push(pair);
+    }
+    if kept.is_empty() {
+        return HeaderValue::from_static("");
+    }
+    HeaderValue::from_bytes(&kept.join(&b"; "[..])).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
 /// A `Set-Cookie` value; `max_age` of `Some(0)` deletes the cookie.
 pub fn set(ctx: &Context, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
     let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
@@ -51,6 +80,29 @@ mod tests {
             h.append(header::COOKIE, HeaderValue::from_str(v).unwrap());
         }
         h
+    }
+
+    #[test]
+    fn the_application_gets_every_cookie_but_ours() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["daypass_session=abc"], ""),
+            (
+                &["daypass_session=abc; daypass_csrf=x; daypass_login=y"],
+                "",
+            ),
+            (&["a=1; daypass_session=abc ;b=2"], "a=1; b=2"),
+            (&["a=1", "daypass_session=xyz", "c=3"], "a=1; c=3"),
+            (
+                &["daypass_session_x=1; x_daypass_session=2"],
+                "daypass_session_x=1; x_daypass_session=2",
+            ),
+            (&["theme=dark"], "theme=dark"),
+            (&[], ""),
+        ];
+        for (values, want) in cases {
+            let got = without_ours(&headers(values));
+            assert_eq!(got.to_str().ok(), Some(*want), "{values:?}");
+        }
     }
 
     #[test]

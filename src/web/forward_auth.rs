@@ -10,7 +10,7 @@ use super::cookies;
 use super::identity::{identify, peer};
 use super::rd;
 use crate::access_cache::{Identity, Maps};
-use crate::config::{Application, IdentityConfig};
+use crate::config::{Application, Config, IdentityConfig, TargetHeader};
 use crate::context::Context;
 use crate::policy::{evaluate, Access};
 use crate::tokens;
@@ -30,20 +30,72 @@ fn header_str(headers: &HeaderMap, name: HeaderName) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
-/// Which host the person was trying to open, from the proxy's headers (no allocation).
-fn original_host(headers: &HeaderMap) -> Option<&str> {
-    if let Some(host) = header_str(headers, X_FORWARDED_HOST) {
-        return Some(host.split(',').next().unwrap_or(host).trim());
-    }
-    let original = header_str(headers, X_ORIGINAL_URL)?;
-    let rest = original.split_once("://")?.1;
+/// The authority of an absolute http(s) URL, without allocating.
+fn url_authority(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
     let authority = rest.split(['/', '?', '#']).next()?;
     (!authority.is_empty() && !authority.contains('@')).then_some(authority)
 }
 
+/// Which host the person was trying to open: read from the one header `server.target_header`
+/// names. Any other forwarded header that names a different application makes it a refusal,
+/// whoever wrote it: proxies differ in which headers they overwrite and which they pass through
+/// from the client.
+fn target<'h>(config: &Config, headers: &'h HeaderMap) -> Result<&'h str, &'static str> {
+    let forwarded = header_str(headers, X_FORWARDED_HOST);
+    let original = header_str(headers, X_ORIGINAL_URL);
+    let (host, other) = match config.server.target_header {
+        TargetHeader::ForwardedHost => {
+            let Some(list) = forwarded else {
+                return Err("no X-Forwarded-Host: daypass cannot tell which application this is\n");
+            };
+            let mut hosts = list.split(',').map(str::trim);
+            let host = hosts.next().unwrap_or(list);
+            if hosts.any(|h| !same_target(config, host, h)) {
+                return Err(CONFLICT);
+            }
+            let other = match original {
+                Some(url) => Some(url_authority(url).ok_or(CONFLICT)?),
+                None => None,
+            };
+            (host, other)
+        }
+        TargetHeader::OriginalUrl => {
+            let Some(url) = original else {
+                return Err("no X-Original-URL: daypass cannot tell which application this is\n");
+            };
+            let host = url_authority(url).ok_or("X-Original-URL is not an absolute URL\n")?;
+            (host, forwarded)
+        }
+    };
+    if let Some(other) = other {
+        if other
+            .split(',')
+            .any(|h| !same_target(config, host, h.trim()))
+        {
+            return Err(CONFLICT);
+        }
+    }
+    Ok(host)
+}
+
+const CONFLICT: &str = "the forwarded headers name different hosts\n";
+
+/// Do two authorities lead to the same place: the same application, or the same unknown host?
+fn same_target(config: &Config, a: &str, b: &str) -> bool {
+    match (
+        config.application_for_host(a),
+        config.application_for_host(b),
+    ) {
+        (Some(x), Some(y)) => std::ptr::eq(x, y),
+        (None, None) => a.eq_ignore_ascii_case(b),
+        _ => false,
+    }
+}
+
 /// The whole URL the person was trying to open, for the redirect to the request page.
-fn original_url(headers: &HeaderMap, host: &str) -> String {
-    if header_str(headers, X_FORWARDED_HOST).is_none() {
+fn original_url(config: &Config, headers: &HeaderMap, host: &str) -> String {
+    if config.server.target_header == TargetHeader::OriginalUrl {
         if let Some(u) = header_str(headers, X_ORIGINAL_URL).and_then(|u| url::Url::parse(u).ok()) {
             return u.to_string();
         }
@@ -96,12 +148,9 @@ fn decide(
     peer: Option<std::net::SocketAddr>,
     redirect: bool,
 ) -> Response {
-    let Some(host) = original_host(headers) else {
-        return (
-            StatusCode::FORBIDDEN,
-            "no X-Forwarded-Host or X-Original-URL: daypass cannot tell which application this is\n",
-        )
-            .into_response();
+    let host = match target(&ctx.config, headers) {
+        Ok(host) => host,
+        Err(why) => return (StatusCode::FORBIDDEN, why).into_response(),
     };
     let Some(app) = ctx.config.application_for_host(host) else {
         return (
@@ -114,7 +163,7 @@ fn decide(
         if !redirect {
             return StatusCode::UNAUTHORIZED.into_response();
         }
-        let rd = rd::checked(app, &original_url(headers, host)).unwrap_or_default();
+        let rd = rd::checked(app, &original_url(&ctx.config, headers, host)).unwrap_or_default();
         let target = format!(
             "{}/request/{}?{}",
             ctx.config.server.origin(),
@@ -155,6 +204,8 @@ fn decide(
             if let Some(exp) = expires {
                 h.insert(X_DAYPASS_GRANT_EXPIRES, exp);
             }
+            // What the application may see of the browser's cookies (see `cookies::without_ours`).
+            h.insert(header::COOKIE, cookies::without_ours(headers));
             r
         }
     }

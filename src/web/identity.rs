@@ -19,8 +19,16 @@ pub struct Viewer(pub Option<Email>);
 /// The signed-in person; anyone else is sent to the login page and brought back.
 pub struct User(pub Email);
 
-/// The client's address, for the audit log.
+/// The client's address (behind a trusted proxy, the one it forwards), for the audit log and
+/// per-address limits.
 pub struct ClientIp(pub Option<String>);
+
+/// The key a per-address limit counts `ip` under (an IPv6 client's /64).
+pub fn limit_key(ip: Option<&str>) -> String {
+    ip.and_then(|s| s.parse().ok())
+        .map(crate::client_addr::limit_key)
+        .unwrap_or_else(|| "-".into())
+}
 
 pub fn peer(parts_ext: &axum::http::Extensions) -> Option<SocketAddr> {
     parts_ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
@@ -33,12 +41,8 @@ pub fn identify(ctx: &Context, headers: &HeaderMap, peer: Option<SocketAddr>) ->
             let token = cookies::get(headers, cookies::SESSION)?;
             ctx.cache.session(&tokens::hash(token), ctx.clock.now_ms())
         }
-        IdentityConfig::Header {
-            header,
-            trusted_proxies,
-        } => {
-            let ip = peer?.ip();
-            if !trusted_proxies.iter().any(|net| net.contains(&ip)) {
+        IdentityConfig::Header { header } => {
+            if !ctx.config.server.is_trusted_proxy(peer?.ip()) {
                 return None;
             }
             let value = headers.get(header.as_str())?.to_str().ok()?;
@@ -75,9 +79,12 @@ impl FromRequestParts<Arc<Context>> for ClientIp {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        _: &Arc<Context>,
+        ctx: &Arc<Context>,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self(peer(&parts.extensions).map(|p| p.ip().to_string())))
+        let trusted = &ctx.config.server.trusted_proxies;
+        Ok(Self(peer(&parts.extensions).map(|p| {
+            crate::client_addr::client_ip(trusted, p.ip(), &parts.headers).to_string()
+        })))
     }
 }
 

@@ -117,8 +117,9 @@ pub async fn submit_login(
             ))
         }
     };
-    let ip_key = format!("ip:{}", ip.as_deref().unwrap_or("-"));
-    let email_key = format!("code:{email}");
+    let ip_key = format!("ip:{}", super::identity::limit_key(ip.as_deref()));
+    // Every sub-address reaches the same mailbox: count them as one.
+    let email_key = format!("code:{}", email.person());
     let limits = [
         (email_key.as_str(), rate_limit::CODES_PER_EMAIL),
         (ip_key.as_str(), rate_limit::CODES_PER_IP),

@@ -252,8 +252,8 @@ pub async fn submit(
         client_ip: ip.as_deref(),
         extends: None,
     };
-    let user_key = format!("request:{me}");
-    let ip_key = format!("request-ip:{}", ip.as_deref().unwrap_or("-"));
+    let user_key = format!("request:{}", me.person());
+    let ip_key = format!("request-ip:{}", super::identity::limit_key(ip.as_deref()));
     let mut limits = vec![(user_key.as_str(), rate_limit::REQUESTS_PER_USER)];
     if !ctx.config.behind_identity_proxy() {
         // Behind an identity proxy every person shares the proxy's address.

@@ -105,7 +105,11 @@ async fn bad_input_to_auth_answers_401_or_403_never_500() {
             &[("X-Original-URL".into(), "https://grafana.test/x".into())],
         )
         .await;
-    assert_eq!(via_original.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        via_original.status,
+        StatusCode::FORBIDDEN,
+        "by default only X-Forwarded-Host names the target (server.target_header)"
+    );
     // ?redirect=1 sends the browser to the request page with the original URL.
     let res = app.auth(&b, "grafana.test", &[]).await;
     assert!(res.header("location").is_none());
@@ -197,7 +201,11 @@ async fn logout_and_revoke_end_access_on_the_next_request() {
 
 #[tokio::test]
 async fn header_identity_is_trusted_only_from_trusted_proxies() {
-    let trusted = TestApp::spawn_with(crate::helpers::BASE, "[identity]\nmode = \"header\"\nheader = \"X-Forwarded-Email\"\ntrusted_proxies = [\"127.0.0.1/32\"]\n").await;
+    let trusted = TestApp::spawn_with(
+        crate::helpers::BASE,
+        "[identity]\nmode = \"header\"\nheader = \"X-Forwarded-Email\"\n",
+    )
+    .await;
     let b = trusted.browser();
     let sre = trusted.email("sre");
     let res = trusted
@@ -211,8 +219,11 @@ async fn header_identity_is_trusted_only_from_trusted_proxies() {
     );
 
     let untrusted = TestApp::spawn_with(
-        crate::helpers::BASE,
-        "[identity]\nmode = \"header\"\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+        &crate::helpers::BASE.replace(
+            "[server]\n",
+            "[server]\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+        ),
+        "[identity]\nmode = \"header\"\n",
     )
     .await;
     let b = untrusted.browser();

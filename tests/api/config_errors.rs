@@ -90,9 +90,19 @@ fn each_mistake_names_its_key() {
             "unknown variant",
         ),
         (
-            format!("{GOOD}\n[identity]\nmode = \"header\"\n"),
+            format!("{GOOD}\n[identity]\nmode = \"header\"\ntrusted_proxies = [\"10.0.0.1\"]\n"),
             "identity.trusted_proxies",
-            "at least one",
+            "moved to server.trusted_proxies",
+        ),
+        (
+            format!("[server]\ntrusted_proxies = [\"10.0.0.300/8\"]\n{GOOD}"),
+            "server.trusted_proxies[0]",
+            "not an address or network",
+        ),
+        (
+            format!("[server]\ntarget_header = \"Host\"\n{GOOD}"),
+            "server.target_header",
+            "X-Original-URL",
         ),
         (
             format!("{GOOD}\n[discord]\nenabled = true\npublic_key = \"zz\"\n"),

@@ -110,7 +110,7 @@ async fn a_sigkill_mid_stream_loses_nothing_acknowledged_and_sends_every_queued_
     std::fs::write(dir.path().join("discord-token"), "t").unwrap();
     let extra = format!(
         "[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"{url}\"\n[database]\nurl = \"sqlite://{d}/daypass.db\"\n\
-         [identity]\nmode = \"header\"\ntrusted_proxies = [\"127.0.0.1/32\"]\n\
+         [identity]\nmode = \"header\"\n\
          [discord]\nenabled = true\npublic_key = \"{k}\"\nchannel_id = \"555000000000000001\"\napi_base = \"{api}\"\ntoken_env = \"DAYPASS_TEST_UNSET\"\ntoken_file = \"{d}/discord-token\"\n",
         d = dir.path().display(),
         k = hex::encode(key.verifying_key().to_bytes()),

@@ -26,3 +26,4 @@ mod requests;
 mod restart;
 mod server;
 mod smtp_fakes;
+mod trust;

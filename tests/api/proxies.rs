@@ -21,7 +21,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// An application that says who daypass told it the user is, and counts its hits.
+/// An application that says who daypass told it the user is and which cookies reached it,
+/// and counts its hits.
 async fn upstream() -> (u16, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
@@ -29,12 +30,18 @@ async fn upstream() -> (u16, Arc<AtomicUsize>) {
         let counter = counter.clone();
         async move {
             counter.fetch_add(1, Ordering::SeqCst);
-            let user = headers
-                .get("x-daypass-user")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-")
-                .to_string();
-            format!("upstream saw user={user}")
+            let header = |name: &str| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-")
+                    .to_string()
+            };
+            format!(
+                "upstream saw user={} cookie={}",
+                header("x-daypass-user"),
+                header("cookie")
+            )
         }
     }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -188,7 +195,11 @@ impl Proxied {
             .header("Host", &self.host)
             .header("Accept", "text/html");
         if let Some(s) = session {
-            req = req.header("Cookie", format!("daypass_session={s}"));
+            // The application's own cookie beside daypass's: only the first may reach it.
+            req = req.header(
+                "Cookie",
+                format!("theme=dark; daypass_session={s}; daypass_csrf=abc123"),
+            );
         }
         for (k, v) in extra {
             req = req.header(*k, *v);
@@ -240,8 +251,26 @@ async fn journey_through(app: &TestApp, proxy: Proxied, hits: Arc<AtomicUsize>, 
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, format!("upstream saw user={carol}"));
+    assert_eq!(
+        body,
+        format!("upstream saw user={carol} cookie=theme=dark"),
+        "the application gets its own cookie and never daypass's"
+    );
     assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // With nothing but daypass's own cookies, the application gets no cookie at all.
+    let (status, _, body) = proxy
+        .get(
+            "/d/abc",
+            None,
+            &[("Cookie", &format!("daypass_session={session}"))],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.ends_with("cookie=-") || body.ends_with("cookie="),
+        "{body}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
 
     // Revoked from the web ("I'm done"): the very next request is refused.
     let mut browser = browser;
@@ -255,7 +284,7 @@ async fn journey_through(app: &TestApp, proxy: Proxied, hits: Arc<AtomicUsize>, 
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let (status, _, _) = proxy.get("/d/abc", Some(&session), &[]).await;
     assert_eq!(status, StatusCode::FOUND);
-    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
 
     // A deny policy: 403 through the proxy.
     let blocked = app
@@ -265,7 +294,7 @@ async fn journey_through(app: &TestApp, proxy: Proxied, hits: Arc<AtomicUsize>, 
         .get("/", Some(&blocked.cookies["daypass_session"]), &[])
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
