@@ -108,9 +108,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.applications.len(),
                 config.approvers.len()
             );
+            if let Some(note) = crate::config::cookie_domain::unshared_note(&config) {
+                eprintln!("note: {note}");
+            }
             Ok(())
         }
         Command::Serve => {
+            if let Some(note) = crate::config::cookie_domain::unshared_note(&config) {
+                tracing::warn!(
+                    note,
+                    "applications on other hosts will not receive the sign-in cookie"
+                );
+            }
             let stop = shutdown_signal();
             let app = App::build(config, Clock::default()).await?;
             app.run_until_stopped(stop).await

@@ -56,6 +56,35 @@ pub fn check(server: &ServerConfig, applications: &[Application]) -> Result<(), 
     Ok(())
 }
 
+/// With no cookie domain, the sign-in cookie stays on daypass's own host: a note naming the
+/// applications whose host the browser will not send it to (through the proxy, `/auth` then
+/// never sees a session, and the person is sent back to daypass again and again).
+pub fn unshared_note(config: &super::Config) -> Option<String> {
+    if config.server.cookie_domain.is_some() || config.behind_identity_proxy() {
+        return None;
+    }
+    let own = config.server.public_url.host_str().unwrap_or_default();
+    let apart: Vec<String> = config
+        .applications
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| !host_of(&a.host).eq_ignore_ascii_case(own))
+        .map(|(i, a)| format!("{} (applications[{i}].host)", host_of(&a.host)))
+        .collect();
+    if apart.is_empty() {
+        return None;
+    }
+    let hosts: Vec<&str> = std::iter::once(own)
+        .chain(config.applications.iter().map(|a| host_of(&a.host)))
+        .collect();
+    Some(format!(
+        "{KEY} is unset, so the sign-in cookie belongs to {own} alone and browsers do not send it \
+         to {}; unless the proxy serves them on that host too, set it: {}",
+        apart.join(", "),
+        advice(&hosts)
+    ))
+}
+
 /// What would work for these hosts: their common parent, when browsers accept it.
 fn advice(hosts: &[&str]) -> String {
     match common_parent(hosts).filter(|p| is_registrable(p)) {
@@ -254,6 +283,35 @@ mod tests {
     #[test]
     fn unset_or_empty_means_host_only_cookies() {
         config("http://localhost:8080", "", &["grafana.localhost"]).unwrap();
+    }
+
+    #[test]
+    fn without_a_cookie_domain_applications_on_other_hosts_get_a_note() {
+        let text = |cookie_domain: &str, host: &str| {
+            format!(
+                "[server]\npublic_url = \"http://daypass.localhost:8000\"\ncookie_domain = \"{cookie_domain}\"\n\
+                 [[applications]]\nslug = \"a\"\nhost = \"{host}\"\n"
+            )
+        };
+        let unset = Config::from_toml(&text("", "app.localhost:8000"), []).unwrap();
+        let note = unshared_note(&unset).expect("a note");
+        assert!(
+            note.contains("app.localhost (applications[0].host)"),
+            "{note}"
+        );
+        assert!(
+            note.contains("demo.localhost"),
+            "says what would work: {note}"
+        );
+        let same_host = Config::from_toml(&text("", "daypass.localhost:8000"), []).unwrap();
+        assert_eq!(unshared_note(&same_host), None);
+        let shared = Config::from_toml(
+            &text("example.com", "app.example.com")
+                .replace("daypass.localhost:8000", "daypass.example.com"),
+            [],
+        )
+        .unwrap();
+        assert_eq!(unshared_note(&shared), None);
     }
 
     #[test]

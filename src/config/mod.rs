@@ -1,5 +1,5 @@
 //! Typed, validated configuration: defaults, then the TOML file, then `DAYPASS__SECTION__KEY`.
-mod cookie_domain;
+pub mod cookie_domain;
 mod env;
 mod raw;
 mod validate;

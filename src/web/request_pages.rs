@@ -88,7 +88,11 @@ pub async fn show_form(
         Access::OnRequest(_, t) => t,
     };
     if let Some(g) = ctx.cache.grant(me.as_str(), &app.slug, now) {
-        let body = html! { p.ok { "You have access until " strong { (when(g.expires_at)) } "." } (continue_link(&rd, app)) };
+        let body = html! {
+            p.ok { "You have access until " strong { (when(g.expires_at)) } "." }
+            (continue_link(&rd, app))
+            @if rd.is_some() { (cookie_hint(&ctx, app)) }
+        };
         return Ok(page(&app.name, &frame, None, body).into_response());
     }
     if let Some(r) = ctx
@@ -109,6 +113,20 @@ pub async fn show_form(
         (None, notice),
         StatusCode::OK,
     ))
+}
+
+/// The proxy sends a person here only when `/auth` saw no sign-in: with a live grant, that
+/// means the application's host does not receive daypass's cookie.
+fn cookie_hint(ctx: &Context, app: &Application) -> Markup {
+    let own = ctx.config.server.public_url.host_str().unwrap_or_default();
+    html! {
+        p.hint {
+            "If " (app.name) " keeps sending you back here, your browser is not sending it your daypass "
+            "sign-in: the cookie belongs to " (ctx.config.server.cookie_domain.as_deref().unwrap_or(own))
+            ", which does not cover " (app.host) ". Whoever runs daypass can fix that with "
+            code { "server.cookie_domain" } " (" code { "daypass check-config" } " says what would work)."
+        }
+    }
 }
 
 /// Says that (and how) the person's last access here ended: they come back to this page when

@@ -304,6 +304,14 @@ async fn the_compose_demo_works_in_chromium_through_caddy_from_sign_in_to_revoke
             Some(carol.as_str())
         );
         assert!(last.get("x-daypass-grant-expires").is_some(), "{last:?}");
+        let cookies = last
+            .get("cookie")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert!(
+            !cookies.contains("daypass_"),
+            "the app never sees daypass's cookies: {cookies}"
+        );
     }
 
     // 5. An admin revokes the grant from the command line; the next visit goes back to daypass,
@@ -363,15 +371,26 @@ fn the_readme_names_the_demo_urls_the_compose_files_serve() {
 #[tokio::test]
 async fn check_config_and_serve_refuse_a_cookie_domain_browsers_reject() {
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/compose/daypass.toml");
+    let run = |command: &'static str, cookie_domain: &'static str| {
+        let config = config.clone();
+        async move {
+            let child = Command::new(env!("CARGO_BIN_EXE_daypass"))
+                .arg("--config")
+                .arg(&config)
+                .arg(command)
+                .env("DAYPASS__SERVER__COOKIE_DOMAIN", cookie_domain)
+                .env("DAYPASS__SERVER__LISTEN", "127.0.0.1:0")
+                .stdin(Stdio::null())
+                .kill_on_drop(true)
+                .output();
+            tokio::time::timeout(Duration::from_secs(20), child)
+                .await
+                .unwrap_or_else(|_| panic!("{command} did not stop by itself"))
+                .unwrap()
+        }
+    };
     for command in ["check-config", "serve"] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_daypass"))
-            .arg("--config")
-            .arg(&config)
-            .arg(command)
-            .env("DAYPASS__SERVER__COOKIE_DOMAIN", "localhost")
-            .env("DAYPASS__SERVER__LISTEN", "127.0.0.1:0")
-            .output()
-            .unwrap();
+        let out = run(command, "localhost").await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{command}: {stderr}");
         assert!(
@@ -383,4 +402,13 @@ async fn check_config_and_serve_refuse_a_cookie_domain_browsers_reject() {
             "{command}: {stderr}"
         );
     }
+    // Unset, it is valid, but check-config notes that the app's host will not get the cookie.
+    let out = run("check-config", "").await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("app.demo.localhost (applications[0].host)")
+            && stderr.contains("`demo.localhost` would work"),
+        "{stderr}"
+    );
 }

@@ -140,3 +140,23 @@ async fn a_grant_shorter_than_warn_before_gets_no_ending_soon_mail() {
             .unwrap();
     assert_eq!(warnings, [app.email("dave")]);
 }
+
+#[tokio::test]
+async fn a_holder_sent_back_by_the_application_is_told_the_cookie_does_not_reach_it() {
+    let app = TestApp::spawn().await;
+    let mut carol = app.signed_in(&app.email("carol")).await;
+    let id = make_request(&mut carol, "1h").await;
+    app.approve(id, "bob", "1h").await;
+    // Opened on its own, the page just says so.
+    let page = carol.open("/request/grafana").await.body;
+    assert!(page.contains("You have access until"), "{page}");
+    assert!(!page.contains("keeps sending you back"), "{page}");
+    // Sent here by the proxy (with rd) although access is live: the app saw no sign-in.
+    let page = carol
+        .open("/request/grafana?rd=http%3A%2F%2Fgrafana.test%2F")
+        .await
+        .body;
+    assert!(page.contains("keeps sending you back here"), "{page}");
+    assert!(page.contains("does not cover grafana.test"), "{page}");
+    assert!(page.contains("server.cookie_domain"), "{page}");
+}
