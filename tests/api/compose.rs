@@ -14,7 +14,7 @@ use axum::Router;
 use fantoccini::Client;
 use tokio::process::{Child, Command};
 
-use crate::browser::{browser, chromedriver, click, fill, shot, text, wait_for_text};
+use crate::browser::{browser, chromedriver, click, fill, shot, text, wait_for_text, Driver};
 use crate::daypass_process::{free_port, DaypassProcess};
 use crate::helpers::{new_tag, review_path};
 use crate::maildev;
@@ -212,8 +212,111 @@ async fn cli(config: &Path, env: &[(String, String)], args: &[&str]) -> std::pro
         .expect("run the daypass binary")
 }
 
+/// The browsers a walk uses: Chromium sessions share one chromedriver, each Firefox session
+/// has a geckodriver of its own (it serves one session at a time).
+enum Drivers {
+    Chromium(Driver),
+    Firefox(Vec<GeckoDriver>),
+}
+
+impl Drivers {
+    async fn session(&mut self) -> Client {
+        match self {
+            Drivers::Chromium(driver) => browser(driver, 1024, true).await,
+            Drivers::Firefox(drivers) => {
+                let driver = geckodriver().await;
+                let client = firefox(&driver).await;
+                drivers.push(driver);
+                client
+            }
+        }
+    }
+}
+
+/// geckodriver, in a process group of its own with the Firefox it starts, stopped on drop.
+struct GeckoDriver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for GeckoDriver {
+    fn drop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+async fn geckodriver() -> GeckoDriver {
+    let installed = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/geckodriver");
+    let binary = [installed.as_path(), Path::new("/usr/bin/geckodriver")]
+        .into_iter()
+        .find(|p| p.exists())
+        .expect("geckodriver is not installed: scripts/test.sh installs it (cargo install --root .tools geckodriver)");
+    let port = free_port();
+    let mut child = Command::new(binary)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .process_group(0)
+        .spawn()
+        .expect("start geckodriver");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("geckodriver exited early: {status}");
+        }
+        assert!(Instant::now() < deadline, "geckodriver did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    GeckoDriver { child, port }
+}
+
+async fn firefox(driver: &GeckoDriver) -> Client {
+    assert!(
+        Path::new("/usr/bin/firefox-esr").exists(),
+        "Firefox is not installed: scripts/test.sh installs it (apt-get install firefox-esr)"
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "moz:firefoxOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/firefox-esr",
+            "args": ["-headless", "--width=1024", "--height=900"],
+        }),
+    );
+    fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a Firefox session")
+}
+
+/// One walk at a time: both sign alice@example.com in, and a code must not go to the other.
+static ONE_WALK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn the_compose_demo_works_in_chromium_through_caddy_from_sign_in_to_revoke() {
+    walk(Drivers::Chromium(chromedriver().await), "compose").await;
+}
+
+#[tokio::test]
+async fn the_compose_demo_works_in_firefox_through_caddy_from_sign_in_to_revoke() {
+    walk(Drivers::Firefox(Vec::new()), "compose-firefox").await;
+}
+
+/// The README's five steps, then a revoke from the command line, in the browsers of `drivers`;
+/// screenshots are named after `shots`.
+async fn walk(mut drivers: Drivers, shots: &str) {
+    let _one = ONE_WALK.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let app = upstream().await;
@@ -225,10 +328,9 @@ async fn the_compose_demo_works_in_chromium_through_caddy_from_sign_in_to_revoke
     let daypass_host = format!("daypass.demo.localhost:{port}");
     let carol = format!("carol-{}@example.com", new_tag());
     let alice = "alice@example.com";
-    let driver = chromedriver().await;
 
     // 1. The app sends a stranger to daypass, which asks them to sign in.
-    let requester = browser(&driver, 1024, true).await;
+    let requester = drivers.session().await;
     requester.goto(&app_url).await.unwrap();
     wait_on(
         &requester,
@@ -238,17 +340,17 @@ async fn the_compose_demo_works_in_chromium_through_caddy_from_sign_in_to_revoke
         Duration::from_secs(10),
     )
     .await;
-    shot(&requester, "compose-01-sent-to-daypass").await;
+    shot(&requester, &format!("{shots}-01-sent-to-daypass")).await;
 
     // 2. Sign in with the mailed code; the browser keeps the cookie for demo.localhost.
-    sign_in(&requester, &carol, "compose-02-requester").await;
+    sign_in(&requester, &carol, &format!("{shots}-02-requester")).await;
     wait_for_text(
         &requester,
         "Why do you need the demo app?",
         Duration::from_secs(10),
     )
     .await;
-    shot(&requester, "compose-03-request-form").await;
+    shot(&requester, &format!("{shots}-03-request-form")).await;
 
     // 3. Ask; the approver signs in from the mailed link and approves for a couple of minutes.
     fill(
@@ -268,22 +370,22 @@ async fn the_compose_demo_works_in_chromium_through_caddy_from_sign_in_to_revoke
         Duration::from_secs(10),
     )
     .await;
-    shot(&requester, "compose-04-waiting").await;
+    shot(&requester, &format!("{shots}-04-waiting")).await;
     let mail = maildev::shared()
         .wait_for_text(alice, "Access request", &carol)
         .await;
-    let approver = browser(&driver, 1024, true).await;
+    let approver = drivers.session().await;
     approver
         .goto(&format!("http://{daypass_host}{}", review_path(&mail)))
         .await
         .unwrap();
-    sign_in(&approver, alice, "compose-05-approver").await;
+    sign_in(&approver, alice, &format!("{shots}-05-approver")).await;
     wait_for_text(&approver, "Trying the demo", Duration::from_secs(10)).await;
-    shot(&approver, "compose-06-review").await;
+    shot(&approver, &format!("{shots}-06-review")).await;
     fill(&approver, "input[name=duration]", "2m").await;
     click(&approver, "button[value=approve]").await;
     wait_for_text(&approver, "Approved by", Duration::from_secs(10)).await;
-    shot(&approver, "compose-07-approved").await;
+    shot(&approver, &format!("{shots}-07-approved")).await;
 
     // 4. The requester's page follows by itself, on to the app, which sees X-Daypass-User.
     let user_line = format!("x-daypass-user: {carol}");
@@ -295,7 +397,7 @@ async fn the_compose_demo_works_in_chromium_through_caddy_from_sign_in_to_revoke
         Duration::from_secs(15),
     )
     .await;
-    shot(&requester, "compose-08-app").await;
+    shot(&requester, &format!("{shots}-08-app")).await;
     {
         let seen = app.seen.lock().unwrap();
         let last = seen.last().expect("the app was reached");
@@ -339,7 +441,7 @@ async fn the_compose_demo_works_in_chromium_through_caddy_from_sign_in_to_revoke
         Duration::from_secs(10),
     )
     .await;
-    shot(&requester, "compose-09-after-revoke").await;
+    shot(&requester, &format!("{shots}-09-after-revoke")).await;
     assert!(
         app.seen.lock().unwrap().len() <= hits + 1,
         "at most the visit in flight during the revoke reached the app"
