@@ -1,8 +1,8 @@
 //! The compose demo as a newcomer runs it, without Docker: Caddy with the shipped
 //! `config/compose/Caddyfile`, `daypass serve` with the shipped `config/compose/daypass.toml`,
 //! maildev for mail, and an upstream that records the headers it receives, walked by headless
-//! Chromium through the README's steps; and the README's URLs and the cookie_domain refusal for
-//! this demo's config.
+//! Chromium and Firefox through the README's steps; and the README's URLs and the cookie_domain
+//! refusal for this demo's config.
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -16,6 +16,7 @@ use tokio::process::{Child, Command};
 
 use crate::browser::{browser, chromedriver, click, fill, shot, text, wait_for_text, Driver};
 use crate::daypass_process::{free_port, DaypassProcess};
+use crate::firefox::{firefox, geckodriver, GeckoDriver};
 use crate::helpers::{new_tag, review_path};
 use crate::maildev;
 
@@ -231,73 +232,6 @@ impl Drivers {
             }
         }
     }
-}
-
-/// geckodriver, in a process group of its own with the Firefox it starts, stopped on drop.
-struct GeckoDriver {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for GeckoDriver {
-    fn drop(&mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
-
-async fn geckodriver() -> GeckoDriver {
-    let installed = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/geckodriver");
-    let binary = [installed.as_path(), Path::new("/usr/bin/geckodriver")]
-        .into_iter()
-        .find(|p| p.exists())
-        .expect("geckodriver is not installed: scripts/test.sh installs it (cargo install --root .tools geckodriver)");
-    let port = free_port();
-    let mut child = Command::new(binary)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .process_group(0)
-        .spawn()
-        .expect("start geckodriver");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("geckodriver exited early: {status}");
-        }
-        assert!(Instant::now() < deadline, "geckodriver did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    GeckoDriver { child, port }
-}
-
-async fn firefox(driver: &GeckoDriver) -> Client {
-    assert!(
-        Path::new("/usr/bin/firefox-esr").exists(),
-        "Firefox is not installed: scripts/test.sh installs it (apt-get install firefox-esr)"
-    );
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "moz:firefoxOptions".into(),
-        serde_json::json!({
-            "binary": "/usr/bin/firefox-esr",
-            "args": ["-headless", "--width=1024", "--height=900"],
-        }),
-    );
-    fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("a Firefox session")
 }
 
 /// One walk at a time: both sign alice@example.com in, and a code must not go to the other.
