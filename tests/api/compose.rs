@@ -255,7 +255,7 @@ async fn walk(mut drivers: Drivers, shots: &str) {
     let port = free_port();
     let app = upstream().await;
     let (config, env) = compose_config(dir.path(), port);
-    let daypass = DaypassProcess::start(&config, &env);
+    let daypass = DaypassProcess::start(&config, &env).await;
     let _caddy = start_caddy(dir.path(), port, daypass.port, app.port).await;
     let app_url = format!("http://app.demo.localhost:{port}/");
     let app_host = format!("app.demo.localhost:{port}");

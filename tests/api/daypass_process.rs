@@ -22,7 +22,7 @@ pub fn free_port() -> u16 {
 impl DaypassProcess {
     /// Starts `daypass --config CONFIG serve` listening on a free loopback port, with `env`
     /// (`DAYPASS__…` overrides) on top, and waits (at most 30 s) until it serves.
-    pub fn start(config: &Path, env: &[(String, String)]) -> Self {
+    pub async fn start(config: &Path, env: &[(String, String)]) -> Self {
         let port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_daypass"))
             .arg("--config")
@@ -48,7 +48,10 @@ impl DaypassProcess {
         });
         let mut process = Self { child, port, log };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
             if let Ok(Some(status)) = process.child.try_wait() {
                 panic!("daypass exited early ({status}): {:?}", process.log());
             }
@@ -56,7 +59,7 @@ impl DaypassProcess {
                 Instant::now() < deadline,
                 "daypass did not listen within 30 s"
             );
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         process
     }

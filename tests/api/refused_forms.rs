@@ -97,7 +97,7 @@ async fn daypass_logs_why_each_form_was_refused_at_info() {
         ),
     )
     .unwrap();
-    let daypass = DaypassProcess::start(&config, &[]);
+    let daypass = DaypassProcess::start(&config, &[]).await;
     let client = reqwest::Client::new();
     let login = format!("{}/login", daypass.url());
     let post = |cookie: Option<&str>, origin: Option<&str>| {
