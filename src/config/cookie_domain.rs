@@ -90,10 +90,9 @@ fn advice(hosts: &[&str]) -> String {
     match common_parent(hosts).filter(|p| is_registrable(p)) {
         Some(parent) => format!("`{parent}` would work for these hosts"),
         None => "serve daypass and the applications as siblings under one parent that has at \
-                 least two labels and is not a public suffix (e.g. daypass.example.com and \
-                 grafana.example.com with `example.com`; daypass.demo.localhost and \
-                 app.demo.localhost with `demo.localhost`), or leave cookie_domain unset when \
-                 they share one host"
+                 least two labels and is not a public suffix, and name that parent (e.g. \
+                 daypass.example.com and grafana.example.com with `example.com`; \
+                 daypass.demo.localhost and app.demo.localhost with `demo.localhost`)"
             .to_string(),
     }
 }

@@ -1,4 +1,5 @@
 //! HTTP: the pages people use, `/auth` for proxies, and ops endpoints.
+mod access_notes;
 mod cookies;
 mod csrf;
 mod discord_endpoint;

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::access_notes;
 use super::csrf::{CsrfForm, CsrfToken};
 use super::error::{WebError, WebResult};
 use super::id::Id;
@@ -19,7 +20,6 @@ use crate::domain::{GrantDuration, Justification};
 use crate::policy::{evaluate, Access};
 use crate::rate_limit;
 use crate::requests::{self, NewAccessRequest, RequestError};
-use crate::store::{GrantRow, GrantState};
 
 #[derive(Deserialize, Default)]
 pub struct RdQuery {
@@ -92,7 +92,7 @@ pub async fn show_form(
         let body = html! {
             p.ok { "You have access until " strong { (when(g.expires_at)) } "." }
             (continue_link(&rd, app))
-            @if rd.is_some() { (cookie_hint(&ctx, app)) }
+            @if rd.is_some() { (access_notes::cookie_hint(&ctx, app)) }
         };
         return Ok(page(&app.name, &frame, None, body).into_response());
     }
@@ -104,7 +104,7 @@ pub async fn show_form(
         return Ok(Redirect::to(&format!("/requests/{}", r.id)).into_response());
     }
     let ended = ctx.store.latest_grant_of(me.as_str(), &app.slug).await?;
-    let notice = ended.as_ref().map(ended_notice);
+    let notice = ended.as_ref().map(access_notes::ended);
     Ok(form_page(
         app,
         temporary,
@@ -114,40 +114,6 @@ pub async fn show_form(
         (None, notice),
         StatusCode::OK,
     ))
-}
-
-/// The proxy sends a person here only when `/auth` saw no sign-in: with a live grant, that
-/// means the application's host does not receive daypass's cookie.
-fn cookie_hint(ctx: &Context, app: &Application) -> Markup {
-    let own = ctx.config.server.public_url.host_str().unwrap_or_default();
-    html! {
-        p.hint {
-            "If " (app.name) " keeps sending you back here, your browser is not sending it your daypass "
-            "sign-in: the cookie belongs to " (ctx.config.server.cookie_domain.as_deref().unwrap_or(own))
-            ", which does not cover " (app.host) ". Whoever runs daypass can fix that with "
-            code { "server.cookie_domain" } " (" code { "daypass check-config" } " says what would work)."
-        }
-    }
-}
-
-/// Says that (and how) the person's last access here ended: they come back to this page when
-/// the application sends them away again.
-fn ended_notice(g: &GrantRow) -> Markup {
-    let revoker = g.ended_by.as_deref().unwrap_or("an approver");
-    html! {
-        p.error role="status" {
-            "Your access ended at " (when(g.ended_at.unwrap_or(g.expires_at)))
-            @if g.state == GrantState::Revoked {
-                @if revoker == g.email.as_str() { ": you ended it." }
-                @else {
-                    ": revoked by " (revoker)
-                    @if let Some(r) = g.end_reason.as_deref().filter(|r| !r.is_empty()) { " (" (r) ")" }
-                    "."
-                }
-            } @else { ": its time was up." }
-            " Ask again below if you still need it."
-        }
-    }
 }
 
 /// The lengths a requester may wish for: short ones too, and never more than the policy allows.

@@ -1,8 +1,8 @@
 //! The compose demo as a newcomer runs it, without Docker: Caddy with the shipped
 //! `config/compose/Caddyfile`, `daypass serve` with the shipped `config/compose/daypass.toml`,
 //! maildev for mail, and an upstream that records the headers it receives, walked by headless
-//! Chromium through the README's steps; and the README's URLs and the cookie_domain refusal for
-//! this demo's config.
+//! Chromium and Firefox through the README's steps; and the README's URLs and the cookie_domain
+//! refusal for this demo's config.
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -14,8 +14,9 @@ use axum::Router;
 use fantoccini::Client;
 use tokio::process::{Child, Command};
 
-use crate::browser::{browser, chromedriver, click, fill, shot, text, wait_for_text};
+use crate::browser::{browser, chromedriver, click, fill, shot, text, wait_for_text, Driver};
 use crate::daypass_process::{free_port, DaypassProcess};
+use crate::firefox::{firefox, geckodriver, GeckoDriver};
 use crate::helpers::{new_tag, review_path};
 use crate::maildev;
 
@@ -212,8 +213,44 @@ async fn cli(config: &Path, env: &[(String, String)], args: &[&str]) -> std::pro
         .expect("run the daypass binary")
 }
 
+/// The browsers a walk uses: Chromium sessions share one chromedriver, each Firefox session
+/// has a geckodriver of its own (it serves one session at a time).
+enum Drivers {
+    Chromium(Driver),
+    Firefox(Vec<GeckoDriver>),
+}
+
+impl Drivers {
+    async fn session(&mut self) -> Client {
+        match self {
+            Drivers::Chromium(driver) => browser(driver, 1024, true).await,
+            Drivers::Firefox(drivers) => {
+                let driver = geckodriver().await;
+                let client = firefox(&driver).await;
+                drivers.push(driver);
+                client
+            }
+        }
+    }
+}
+
+/// One walk at a time: both sign alice@example.com in, and a code must not go to the other.
+static ONE_WALK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn the_compose_demo_works_in_chromium_through_caddy_from_sign_in_to_revoke() {
+    walk(Drivers::Chromium(chromedriver().await), "compose").await;
+}
+
+#[tokio::test]
+async fn the_compose_demo_works_in_firefox_through_caddy_from_sign_in_to_revoke() {
+    walk(Drivers::Firefox(Vec::new()), "compose-firefox").await;
+}
+
+/// The README's five steps, then a revoke from the command line, in the browsers of `drivers`;
+/// screenshots are named after `shots`.
+async fn walk(mut drivers: Drivers, shots: &str) {
+    let _one = ONE_WALK.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let app = upstream().await;
@@ -225,10 +262,9 @@ async fn the_compose_demo_works_in_chromium_through_caddy_from_sign_in_to_revoke
     let daypass_host = format!("daypass.demo.localhost:{port}");
     let carol = format!("carol-{}@example.com", new_tag());
     let alice = "alice@example.com";
-    let driver = chromedriver().await;
 
     // 1. The app sends a stranger to daypass, which asks them to sign in.
-    let requester = browser(&driver, 1024, true).await;
+    let requester = drivers.session().await;
     requester.goto(&app_url).await.unwrap();
     wait_on(
         &requester,
@@ -238,17 +274,17 @@ async fn the_compose_demo_works_in_chromium_through_caddy_from_sign_in_to_revoke
         Duration::from_secs(10),
     )
     .await;
-    shot(&requester, "compose-01-sent-to-daypass").await;
+    shot(&requester, &format!("{shots}-01-sent-to-daypass")).await;
 
     // 2. Sign in with the mailed code; the browser keeps the cookie for demo.localhost.
-    sign_in(&requester, &carol, "compose-02-requester").await;
+    sign_in(&requester, &carol, &format!("{shots}-02-requester")).await;
     wait_for_text(
         &requester,
         "Why do you need the demo app?",
         Duration::from_secs(10),
     )
     .await;
-    shot(&requester, "compose-03-request-form").await;
+    shot(&requester, &format!("{shots}-03-request-form")).await;
 
     // 3. Ask; the approver signs in from the mailed link and approves for a couple of minutes.
     fill(
@@ -268,22 +304,22 @@ async fn the_compose_demo_works_in_chromium_through_caddy_from_sign_in_to_revoke
         Duration::from_secs(10),
     )
     .await;
-    shot(&requester, "compose-04-waiting").await;
+    shot(&requester, &format!("{shots}-04-waiting")).await;
     let mail = maildev::shared()
         .wait_for_text(alice, "Access request", &carol)
         .await;
-    let approver = browser(&driver, 1024, true).await;
+    let approver = drivers.session().await;
     approver
         .goto(&format!("http://{daypass_host}{}", review_path(&mail)))
         .await
         .unwrap();
-    sign_in(&approver, alice, "compose-05-approver").await;
+    sign_in(&approver, alice, &format!("{shots}-05-approver")).await;
     wait_for_text(&approver, "Trying the demo", Duration::from_secs(10)).await;
-    shot(&approver, "compose-06-review").await;
+    shot(&approver, &format!("{shots}-06-review")).await;
     fill(&approver, "input[name=duration]", "2m").await;
     click(&approver, "button[value=approve]").await;
     wait_for_text(&approver, "Approved by", Duration::from_secs(10)).await;
-    shot(&approver, "compose-07-approved").await;
+    shot(&approver, &format!("{shots}-07-approved")).await;
 
     // 4. The requester's page follows by itself, on to the app, which sees X-Daypass-User.
     let user_line = format!("x-daypass-user: {carol}");
@@ -295,7 +331,7 @@ async fn the_compose_demo_works_in_chromium_through_caddy_from_sign_in_to_revoke
         Duration::from_secs(15),
     )
     .await;
-    shot(&requester, "compose-08-app").await;
+    shot(&requester, &format!("{shots}-08-app")).await;
     {
         let seen = app.seen.lock().unwrap();
         let last = seen.last().expect("the app was reached");
@@ -339,7 +375,7 @@ async fn the_compose_demo_works_in_chromium_through_caddy_from_sign_in_to_revoke
         Duration::from_secs(10),
     )
     .await;
-    shot(&requester, "compose-09-after-revoke").await;
+    shot(&requester, &format!("{shots}-09-after-revoke")).await;
     assert!(
         app.seen.lock().unwrap().len() <= hits + 1,
         "at most the visit in flight during the revoke reached the app"

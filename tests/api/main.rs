@@ -11,6 +11,7 @@ mod daypass_process;
 mod decisions;
 mod discord;
 mod fake_discord;
+mod firefox;
 mod first_walk;
 mod hardening;
 mod helpers;
