@@ -72,7 +72,10 @@ channel_id = "555000000000000001"
 
     // The scheduler's sweep at the end of that second.
     let started = Instant::now();
-    let report = daypass::scheduler::sweep(&store, &config, b"bench secret", second + 999).await?;
+    // A server would apply the change to its cache; the figure is the database work.
+    let report = daypass::scheduler::sweep(&store, &config, b"bench secret", second + 999)
+        .await?
+        .elsewhere();
     let took = started.elapsed();
 
     let count = |sql: &'static str| {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use axum::http::HeaderValue;
 
 use crate::domain::Email;
-use crate::store::{GrantRow, Store};
+use crate::store::{GrantRow, GrantState, Store};
 
 /// A signed-in person as `/auth` needs them: parsed once, with the header value ready.
 #[derive(Debug)]
@@ -51,13 +51,17 @@ pub struct Maps {
     ended: HashMap<i64, i64>,
 }
 
+impl CachedGrant {
+    /// The cache holds active grants only, so a cached grant is live until its end.
+    fn is_live(&self, now: i64) -> bool {
+        self.expires_at > now
+    }
+}
+
 impl Maps {
     /// The live grant of `email` at `slug`, checked against `now` on every call.
     pub fn grant(&self, email: &str, slug: &str, now: i64) -> Option<&CachedGrant> {
-        self.grants
-            .get(email)?
-            .get(slug)
-            .filter(|g| g.expires_at > now)
+        self.grants.get(email)?.get(slug).filter(|g| g.is_live(now))
     }
 }
 
@@ -136,7 +140,7 @@ impl AccessCache {
 
     pub fn put_grant(&self, g: &GrantRow) {
         let mut maps = self.write();
-        if g.state == "active" {
+        if g.state == GrantState::Active {
             if maps.ended.contains_key(&g.id) {
                 return;
             }
@@ -145,7 +149,7 @@ impl AccessCache {
                 expires_at: g.expires_at,
                 expires_header: HeaderValue::from_str(&crate::clock::rfc3339(g.expires_at)).ok(),
             };
-            let apps = maps.grants.entry(g.email.clone()).or_default();
+            let apps = maps.grants.entry(g.email.to_string()).or_default();
             // An extension only moves the end later: an older copy never shortens it.
             if apps
                 .get(&g.app_slug)
@@ -156,12 +160,12 @@ impl AccessCache {
             apps.insert(g.app_slug.clone(), cached);
         } else {
             maps.ended.insert(g.id, g.expires_at);
-            if let Some(apps) = maps.grants.get_mut(&g.email) {
+            if let Some(apps) = maps.grants.get_mut(g.email.as_str()) {
                 if apps.get(&g.app_slug).is_some_and(|c| c.id == g.id) {
                     apps.remove(&g.app_slug);
                 }
                 if apps.is_empty() {
-                    maps.grants.remove(&g.email);
+                    maps.grants.remove(g.email.as_str());
                 }
             }
         }
@@ -171,7 +175,7 @@ impl AccessCache {
     pub fn prune(&self, now: i64) {
         let mut maps = self.write();
         maps.grants.retain(|_, apps| {
-            apps.retain(|_, g| g.expires_at > now);
+            apps.retain(|_, g| g.is_live(now));
             !apps.is_empty()
         });
         maps.sessions.retain(|_, s| s.expires_at > now);
@@ -183,7 +187,7 @@ impl AccessCache {
             .grants
             .values()
             .flat_map(|apps| apps.values())
-            .filter(|g| g.expires_at > now)
+            .filter(|g| g.is_live(now))
             .count()
     }
 
@@ -211,16 +215,16 @@ impl AccessCache {
 mod tests {
     use super::*;
 
-    fn grant(id: i64, state: &str, expires_at: i64) -> GrantRow {
+    fn grant(id: i64, state: GrantState, expires_at: i64) -> GrantRow {
         GrantRow {
             id,
             request_id: id,
             app_slug: "grafana".into(),
-            email: "carol@example.com".into(),
+            email: Email::parse("carol@example.com").unwrap(),
             approved_by: "alice@example.com".into(),
             approved_at: 0,
             expires_at,
-            state: state.into(),
+            state,
             ended_at: None,
             ended_by: None,
             end_reason: None,
@@ -232,14 +236,14 @@ mod tests {
     #[test]
     fn a_copy_read_before_a_revoke_cannot_bring_the_grant_back() {
         let cache = AccessCache::default();
-        cache.put_grant(&grant(1, "active", 10_000));
+        cache.put_grant(&grant(1, GrantState::Active, 10_000));
         assert!(cache.grant("carol@example.com", "grafana", 0).is_some());
-        cache.put_grant(&grant(1, "revoked", 10_000));
+        cache.put_grant(&grant(1, GrantState::Revoked, 10_000));
         // The follower read the row while it was still active, and applies it now.
-        cache.put_grant(&grant(1, "active", 10_000));
+        cache.put_grant(&grant(1, GrantState::Active, 10_000));
         assert!(cache.grant("carol@example.com", "grafana", 0).is_none());
         // A new grant for the same person and application is another id: it is let in.
-        cache.put_grant(&grant(2, "active", 20_000));
+        cache.put_grant(&grant(2, GrantState::Active, 20_000));
         assert!(cache.grant("carol@example.com", "grafana", 0).is_some());
         // The memory of the ended grant goes once its time has passed anyway.
         cache.prune(10_000);
@@ -249,8 +253,8 @@ mod tests {
     #[test]
     fn an_older_copy_never_shortens_an_extended_grant() {
         let cache = AccessCache::default();
-        cache.put_grant(&grant(1, "active", 20_000));
-        cache.put_grant(&grant(1, "active", 10_000));
+        cache.put_grant(&grant(1, GrantState::Active, 20_000));
+        cache.put_grant(&grant(1, GrantState::Active, 10_000));
         assert_eq!(
             cache
                 .grant("carol@example.com", "grafana", 0)

@@ -14,8 +14,9 @@ use crate::config::{Config, DiscordMode};
 use crate::context::Context;
 use crate::discord::Discord;
 use crate::notify::email::Mailer;
+use crate::store::Channel;
 use crate::store::Store;
-use crate::{notify, scheduler, secret, web};
+use crate::{jobs, notify, scheduler, secret, web};
 
 pub struct App {
     listener: TcpListener,
@@ -54,9 +55,12 @@ impl App {
             Mailer::new(&config.email).context("email: cannot set up the mail transport")?;
         let discord = Discord::from_config(&config.discord)?;
         let now = clock.now_ms();
+        // Before the cache is loaded from the database, which then holds the result: the
+        // change needs no applying (and the outbox workers look at their queues when they start).
         let report = scheduler::sweep(&store, &config, &secret, now)
             .await
-            .context("catching up on expired grants")?;
+            .context("catching up on expired grants")?
+            .elsewhere();
         if !report.grants_expired.is_empty() || !report.requests_expired.is_empty() {
             tracing::info!(
                 grants = report.grants_expired.len(),
@@ -75,7 +79,7 @@ impl App {
             discord,
             limits: Default::default(),
             last_sweep_ms: std::sync::atomic::AtomicI64::new(now),
-            outbox_wakeups: [Notify::new(), Notify::new()],
+            outbox_wakeups: Channel::ALL.iter().map(|_| Notify::new()).collect(),
         });
         Ok(Self {
             listener,
@@ -112,9 +116,9 @@ impl App {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let ctx = self.ctx.clone();
         let ctx_for_drain = self.ctx.clone();
-        let workers: Vec<_> = notify::outbox::CHANNELS
-            .into_iter()
-            .map(|channel| {
+        let workers: Vec<_> = Channel::ALL
+            .iter()
+            .map(|&channel| {
                 tokio::spawn(notify::outbox::run_worker(
                     ctx.clone(),
                     channel,
@@ -122,8 +126,8 @@ impl App {
                 ))
             })
             .collect();
-        let follower = tokio::spawn(scheduler::follow_audit_log(ctx.clone(), stop_rx));
-        let mut sched = scheduler::start(ctx.clone()).await?;
+        let follower = tokio::spawn(jobs::follow_audit_log(ctx.clone(), stop_rx));
+        let mut sched = jobs::start(ctx.clone()).await?;
         let gateway = match &ctx.discord {
             Some(d) if ctx.config.discord.mode == DiscordMode::Gateway => Some(tokio::spawn(
                 crate::discord::gateway::run(ctx.clone(), d.token.clone()),
@@ -131,22 +135,22 @@ impl App {
             _ => None,
         };
         tracing::info!(addr = %self.local_addr(), public_url = %ctx.config.server.public_url, "daypass is serving");
-        let router = web::router(ctx.clone());
-        web::serve(self.listener, ctx, router, shutdown, self.grace).await;
+        let site = web::router(ctx.clone());
+        web::serve(self.listener, site, shutdown, self.grace).await;
         let _ = stop_tx.send(true);
         let _ = sched.shutdown().await;
         for w in workers {
             let _ = w.await;
         }
         // Send what is due before going: a stop never strands a notification that could go now.
-        for channel in notify::outbox::CHANNELS {
+        for &channel in Channel::ALL {
             let drain = notify::outbox::try_execute_tasks(&ctx_for_drain, channel);
             if tokio::time::timeout(Duration::from_secs(10), drain)
                 .await
                 .is_err()
             {
                 tracing::warn!(
-                    channel,
+                    %channel,
                     "stopped before the outbox was empty; the rest goes at next start"
                 );
             }

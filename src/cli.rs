@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::clock::{self, Clock};
 use crate::config::Config;
 use crate::domain::{duration_text, parse_duration};
-use crate::store::Store;
+use crate::store::{GrantState, Origin, RequestState, Store, Via};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -138,18 +138,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Requests {
             command: RequestsCommand::List { status },
         } => {
-            if let Some(s) = &status {
-                if !["pending", "approved", "denied", "expired", "cancelled"].contains(&s.as_str())
-                {
-                    anyhow::bail!("--status: `{s}` is not one of pending, approved, denied, expired, cancelled");
-                }
-            }
+            let status = match &status {
+                None => None,
+                Some(s) => Some(RequestState::parse(s).ok_or_else(|| {
+                    let all: Vec<&str> = RequestState::ALL.iter().map(|s| s.as_str()).collect();
+                    anyhow::anyhow!("--status: `{s}` is not one of {}", all.join(", "))
+                })?),
+            };
             let store = open(&config).await?;
             println!(
                 "{:>6}  {:<9}  {:<12}  {:<28}  {:<17}  justification",
                 "id", "state", "app", "requester", "asked at"
             );
-            for r in store.list_requests(status.as_deref(), 1000).await? {
+            for r in store.list_requests(status, 1000).await? {
                 println!(
                     "{:>6}  {:<9}  {:<12}  {:<28}  {:<17}  {}",
                     r.id,
@@ -172,7 +173,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "id", "state", "app", "holder", "duration", "expires"
             );
             for g in store.list_grants(active, now, 1000).await? {
-                let state = if g.state == "active" && g.expires_at <= now {
+                let state = if g.state == GrantState::Active && !g.is_live(now) {
                     "expiring"
                 } else {
                     g.state.as_str()
@@ -202,16 +203,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map(|u| format!("admin:{u}"))
                 .unwrap_or_else(|_| "admin".into());
             let now = Clock::default().now_ms();
+            // The running server learns of it from the audit log, so nothing is applied here.
             let g = crate::grants::revoke(
                 &store,
                 &config,
                 id,
                 &by,
-                crate::decisions::Origin::new("cli"),
+                Origin::new(Via::Cli),
                 reason.as_ref().and_then(|r| r.as_option()),
                 now,
             )
-            .await?;
+            .await?
+            .elsewhere();
             println!("revoked grant {} ({} at {})", g.id, g.email, g.app_slug);
             Ok(())
         }

@@ -1,11 +1,17 @@
-//! What every handler and background task shares.
+//! What every handler and background task shares, and the one step that applies what a
+//! use-case changed.
+use std::sync::atomic::AtomicI64;
+
 use tokio::sync::Notify;
 
 use crate::access_cache::AccessCache;
+use crate::change::{Change, Outcome, SessionChange};
+use crate::chat::Chat;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::discord::Discord;
 use crate::notify::email::Mailer;
-use crate::store::Store;
+use crate::store::{Channel, Store};
 
 pub struct Context {
     pub config: Config,
@@ -16,23 +22,52 @@ pub struct Context {
     pub secret: Vec<u8>,
     pub mailer: Mailer,
     /// Set when `discord.enabled`.
-    pub discord: Option<crate::discord::Discord>,
+    pub discord: Option<Discord>,
     pub limits: crate::rate_limit::RateLimiter,
     /// When the scheduler last finished a sweep (ms), for /healthz and /metrics.
-    pub last_sweep_ms: std::sync::atomic::AtomicI64,
-    /// One per outbox channel (`email`, `discord`).
-    pub outbox_wakeups: [Notify; 2],
+    pub last_sweep_ms: AtomicI64,
+    /// One per outbox channel, in `Channel::ALL` order.
+    pub outbox_wakeups: Vec<Notify>,
 }
 
 impl Context {
-    /// Call after committing a transaction that queued notifications.
-    pub fn wake_outbox(&self) {
-        for n in &self.outbox_wakeups {
-            n.notify_one();
+    /// Applies what a use-case changed, once its transaction has committed: the access cache
+    /// learns every grant and session that changed, and the outbox workers with new messages
+    /// wake up. Every server-side caller goes through here, so none can forget a part.
+    pub fn apply<T>(&self, outcome: Outcome<T>) -> T {
+        let (value, change) = outcome.into_parts();
+        self.apply_change(change);
+        value
+    }
+
+    fn apply_change(&self, change: Change) {
+        for g in &change.grants {
+            self.cache.put_grant(g);
+        }
+        for s in change.sessions {
+            match s {
+                SessionChange::Started {
+                    id_hash,
+                    email,
+                    expires_at,
+                } => self.cache.put_session(&id_hash, email, expires_at),
+                SessionChange::Ended { id_hash } => self.cache.remove_session(&id_hash),
+            }
+        }
+        for c in change.queued {
+            self.outbox_wakeup(c).notify_one();
         }
     }
 
-    pub fn outbox_wakeup(&self, channel: &str) -> &Notify {
-        &self.outbox_wakeups[usize::from(channel == "discord")]
+    pub fn outbox_wakeup(&self, channel: Channel) -> &Notify {
+        &self.outbox_wakeups[channel.index()]
+    }
+
+    /// The chat service that delivers `channel`, if it is one and enabled.
+    pub fn chat(&self, channel: Channel) -> Option<&dyn Chat> {
+        match channel {
+            Channel::Discord => self.discord.as_ref().map(|d| d as &dyn Chat),
+            Channel::Email => None,
+        }
     }
 }

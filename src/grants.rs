@@ -1,8 +1,9 @@
-//! Ending a grant early. Used by the web, the CLI (another process) and, later, Discord.
+//! Ending a grant early: the holder's "I'm done", an approver from a page or a chat message, or
+//! an administrator from the CLI.
+use crate::change::{Change, Outcome};
 use crate::config::Config;
-use crate::decisions::Origin;
 use crate::notify::{self, Event};
-use crate::store::{GrantRow, NewAudit, Store};
+use crate::store::{AuditAction, GrantRow, NewAudit, Origin, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RevokeError {
@@ -14,8 +15,7 @@ pub enum RevokeError {
     Db(#[from] sqlx::Error),
 }
 
-/// Revokes grant `id`: state, audit event and the holder's email commit together.
-/// A server caller must also update its access cache; other processes are seen through the audit log.
+/// Revokes grant `id` at `now`: state, audit event and the holder's email commit together.
 pub async fn revoke(
     store: &Store,
     config: &Config,
@@ -24,7 +24,7 @@ pub async fn revoke(
     origin: Origin<'_>,
     reason: Option<&str>,
     now: i64,
-) -> Result<GrantRow, RevokeError> {
+) -> Result<Outcome<GrantRow>, RevokeError> {
     let mut tx = store.begin().await?;
     let Some(grant) = Store::revoke_grant(&mut tx, id, by, reason, now).await? else {
         let existing = Store::grant(&mut *tx, id)
@@ -32,36 +32,23 @@ pub async fn revoke(
             .ok_or(RevokeError::NotFound(id))?;
         return Err(RevokeError::AlreadyEnded(Box::new(existing)));
     };
-    Store::append_audit(
-        &mut tx,
-        &NewAudit {
-            at: now,
-            action: "grant_revoked",
-            actor: by,
-            channel: origin.channel,
-            client_ip: origin.client_ip,
-            discord_user: origin.discord_user,
-            request_id: Some(grant.request_id),
-            grant_id: Some(grant.id),
-            app_slug: Some(&grant.app_slug),
-            subject: Some(&grant.email),
-            reason,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let audit = NewAudit {
+        request_id: Some(grant.request_id),
+        grant_id: Some(grant.id),
+        app_slug: Some(&grant.app_slug),
+        subject: Some(grant.email.as_str()),
+        reason,
+        ..NewAudit::new(now, AuditAction::GrantRevoked, by, origin)
+    };
+    Store::append_audit(&mut tx, &audit).await?;
     let app_name = config.app_name(&grant.app_slug);
-    notify::enqueue(
-        &mut tx,
-        config,
-        Event::GrantEnded {
-            grant: &grant,
-            app_name,
-        },
-        now,
-    )
-    .await?;
+    let event = Event::GrantEnded {
+        grant: &grant,
+        app_name,
+    };
+    let queued = notify::enqueue(&mut tx, config, event, now).await?;
     tx.commit().await?;
-    tracing::info!(grant = id, by, channel = origin.channel, "grant revoked");
-    Ok(grant)
+    tracing::info!(grant = id, by, via = %origin.via, "grant revoked");
+    let change = Change::queued(queued).with_grant(Some(&grant));
+    Ok(Outcome::new(grant, change))
 }

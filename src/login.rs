@@ -1,5 +1,6 @@
 //! One-time codes by email: start a challenge, then trade the right code for a session.
-use crate::context::Context;
+use crate::change::{Change, Outcome, SessionChange};
+use crate::config::{Config, EmailTransport};
 use crate::domain::Email;
 use crate::notify::{self, Event};
 use crate::store::Store;
@@ -20,68 +21,65 @@ pub enum LoginError {
     Db(#[from] sqlx::Error),
 }
 
-fn code_mac(ctx: &Context, challenge: &str, code: &str) -> Vec<u8> {
+fn code_mac(secret: &[u8], challenge: &str, code: &str) -> Vec<u8> {
     tokens::hmac(
-        &ctx.secret,
+        secret,
         &[b"login-code", challenge.as_bytes(), code.as_bytes()],
     )
 }
 
 /// Creates a code for `email` and queues the email; returns the challenge token for the browser.
-pub async fn start(ctx: &Context, email: &Email) -> sqlx::Result<String> {
+pub async fn start(
+    store: &Store,
+    config: &Config,
+    secret: &[u8],
+    email: &Email,
+    now: i64,
+) -> sqlx::Result<Outcome<String>> {
     let challenge = tokens::new_token();
     // The queued email holds a marker; the code is derived from the secret when it is sent.
     let salt = tokens::new_token();
-    let code = tokens::derived_code(&ctx.secret, &salt);
-    let now = ctx.clock.now_ms();
-    let mut tx = ctx.store.begin().await?;
+    let code = tokens::derived_code(secret, &salt);
+    let mut tx = store.begin().await?;
     Store::insert_login_code(
         &mut tx,
         &tokens::hash(&challenge),
         email.as_str(),
-        &code_mac(ctx, &challenge, &code),
+        &code_mac(secret, &challenge, &code),
         now,
         now + CODE_LIFETIME_MS,
     )
     .await?;
-    notify::enqueue(
-        &mut tx,
-        &ctx.config,
-        Event::LoginCode {
-            to: email.as_str(),
-            code: &tokens::code_marker(&salt),
-        },
-        now,
-    )
-    .await?;
+    let event = Event::LoginCode {
+        to: email.as_str(),
+        code: &tokens::code_marker(&salt),
+    };
+    let queued = notify::enqueue(&mut tx, config, event, now).await?;
     tx.commit().await?;
-    ctx.wake_outbox();
-    if matches!(
-        ctx.config.email.transport,
-        crate::config::EmailTransport::File { .. }
-    ) {
+    if matches!(config.email.transport, EmailTransport::File { .. }) {
         // With no mail server, the log is where a first-time user finds their code.
         tracing::info!(email = %email, code = %code, "login code (email.transport is \"file\")");
     }
-    Ok(challenge)
+    Ok(Outcome::new(challenge, Change::queued(queued)))
 }
 
 /// Where the code of `challenge` was sent, while it can still be used.
-pub async fn sent_to(ctx: &Context, challenge: &str) -> sqlx::Result<Option<String>> {
-    ctx.store
-        .login_code_email(&tokens::hash(challenge), ctx.clock.now_ms())
-        .await
+pub async fn sent_to(store: &Store, challenge: &str, now: i64) -> sqlx::Result<Option<String>> {
+    store.login_code_email(&tokens::hash(challenge), now).await
 }
 
-/// Checks `code` against the challenge; on success opens a session and returns its token.
+/// Checks `code` against the challenge; on success opens a session and returns its token and
+/// the signed-in address.
 pub async fn verify(
-    ctx: &Context,
+    store: &Store,
+    config: &Config,
+    secret: &[u8],
     challenge: &str,
     code: &str,
-) -> Result<(String, String), LoginError> {
-    let now = ctx.clock.now_ms();
+    now: i64,
+) -> Result<Outcome<(String, Email)>, LoginError> {
     let challenge_hash = tokens::hash(challenge);
-    let mut tx = ctx.store.begin().await?;
+    let mut tx = store.begin().await?;
     let Some(row) = Store::try_login_code(&mut tx, &challenge_hash).await? else {
         return Err(LoginError::Expired);
     };
@@ -93,7 +91,7 @@ pub async fn verify(
         return Err(LoginError::TooManyTries);
     }
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    if !tokens::equal(&code_mac(ctx, challenge, &code), &row.code_mac) {
+    if !tokens::equal(&code_mac(secret, challenge, &code), &row.code_mac) {
         tx.commit().await?;
         return Err(if row.attempts >= MAX_TRIES {
             LoginError::TooManyTries
@@ -104,23 +102,32 @@ pub async fn verify(
     if !Store::use_login_code(&mut tx, &challenge_hash, now).await? {
         return Err(LoginError::Expired);
     }
+    let email = Email::parse(&row.email).map_err(|_| LoginError::Expired)?;
     let session = tokens::new_token();
-    let session_hash = tokens::hash(&session);
-    let expires_at = now + ctx.config.server.session_ttl.as_millis() as i64;
-    Store::insert_session(&mut tx, &session_hash, &row.email, now, expires_at).await?;
+    let id_hash = tokens::hash(&session);
+    let expires_at = now + config.server.session_ttl.as_millis() as i64;
+    Store::insert_session(&mut tx, &id_hash, email.as_str(), now, expires_at).await?;
     tx.commit().await?;
-    if let Ok(email) = Email::parse(&row.email) {
-        ctx.cache.put_session(&session_hash, email, expires_at);
-    }
-    Ok((session, row.email))
+    let change = Change {
+        sessions: vec![SessionChange::Started {
+            id_hash,
+            email: email.clone(),
+            expires_at,
+        }],
+        ..Default::default()
+    };
+    Ok(Outcome::new((session, email), change))
 }
 
-/// Ends a session at once, in the database and in the access cache.
-pub async fn logout(ctx: &Context, session: &str) -> sqlx::Result<()> {
-    let hash = tokens::hash(session);
-    let mut tx = ctx.store.begin().await?;
-    Store::delete_session(&mut tx, &hash).await?;
+/// Ends a session at once.
+pub async fn logout(store: &Store, session: &str) -> sqlx::Result<Outcome<()>> {
+    let id_hash = tokens::hash(session);
+    let mut tx = store.begin().await?;
+    Store::delete_session(&mut tx, &id_hash).await?;
     tx.commit().await?;
-    ctx.cache.remove_session(&hash);
-    Ok(())
+    let change = Change {
+        sessions: vec![SessionChange::Ended { id_hash }],
+        ..Default::default()
+    };
+    Ok(Outcome::new((), change))
 }

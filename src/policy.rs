@@ -49,18 +49,37 @@ pub fn may_decide(
     Ok(())
 }
 
+/// Is `who` named on the policy at all: an approver, or on its escalation list?
+fn named(temporary: &Temporary, who: &Email) -> bool {
+    temporary.approvers.contains(who) || temporary.escalate_to.contains(who)
+}
+
+/// May `who` see a request that `requester` made under `temporary` (`None`: the policy is gone)?
+/// The requester, and everyone the policy names as an approver.
+pub fn may_view(temporary: Option<&Temporary>, requester: &Email, who: &Email) -> bool {
+    who.same_person(requester) || temporary.is_some_and(|t| named(t, who))
+}
+
+/// May `who` end a grant held by `holder` under `temporary` early? The holder ("I'm done"),
+/// and everyone the policy names as an approver: on every channel the same rule.
+pub fn may_revoke(temporary: Option<&Temporary>, holder: &Email, who: &Email) -> bool {
+    who.same_person(holder) || temporary.is_some_and(|t| named(t, who))
+}
+
 /// Everyone who may decide the request now, except the requester (under any spelling).
-pub fn deciders<'t>(temporary: &'t Temporary, requester: &str, escalated: bool) -> Vec<&'t Email> {
+pub fn deciders<'t>(
+    temporary: &'t Temporary,
+    requester: &Email,
+    escalated: bool,
+) -> Vec<&'t Email> {
     let extra = if escalated {
         temporary.escalate_to.as_slice()
     } else {
         &[]
     };
-    let requester = Email::parse(requester).ok();
     let mut out: Vec<&Email> = Vec::new();
     for a in temporary.approvers.iter().chain(extra) {
-        let is_requester = requester.as_ref().is_none_or(|r| r.same_person(a));
-        if !is_requester && !out.iter().any(|o| o.same_person(a)) {
+        if !requester.same_person(a) && !out.iter().any(|o| o.same_person(a)) {
             out.push(a);
         }
     }
@@ -100,12 +119,9 @@ pub fn counted(
     let Some((_, t)) = config.temporary(&request.app_slug, &request.policy_name) else {
         return Vec::new();
     };
-    let Ok(requester) = Email::parse(&request.requester) else {
-        return Vec::new();
-    };
     tally(
         t,
-        &requester,
+        &request.requester,
         request.escalated_at.is_some(),
         request.approvals_needed,
         approvals,
@@ -126,15 +142,13 @@ pub fn tally<'a>(
     let mut counted: Vec<&ApprovalRow> = Vec::new();
     let mut people: Vec<Email> = Vec::new();
     for a in approvals {
-        let Ok(who) = Email::parse(&a.approver) else {
-            continue;
-        };
-        if may_decide(temporary, &who, requester, escalated).is_err()
-            || people.iter().any(|p| p.same_person(&who))
+        let who = &a.approver;
+        if may_decide(temporary, who, requester, escalated).is_err()
+            || people.iter().any(|p| p.same_person(who))
         {
             continue;
         }
-        people.push(who);
+        people.push(who.clone());
         counted.push(a);
     }
     Tally { counted, needed }
@@ -232,11 +246,31 @@ mod tests {
 
     fn approval(who: &str, minutes: i64) -> ApprovalRow {
         ApprovalRow {
-            approver: who.to_string(),
+            approver: email(who),
             duration_ms: minutes * 60_000,
             approved_at: 0,
-            channel: "email".into(),
+            channel: crate::store::Via::Email,
         }
+    }
+
+    #[test]
+    fn who_may_view_a_request_and_end_a_grant() {
+        let t = app().policies[2].temporary.clone().unwrap();
+        let carol = email("carol@contractor.example");
+        for (who, view, revoke) in [
+            ("carol@contractor.example", true, true),
+            ("carol+x@contractor.example", true, true),
+            ("alice@example.com", true, true),
+            ("dave@contractor.example", false, false),
+        ] {
+            assert_eq!(may_view(Some(&t), &carol, &email(who)), view, "{who}");
+            assert_eq!(may_revoke(Some(&t), &carol, &email(who)), revoke, "{who}");
+        }
+        assert!(!may_revoke(None, &carol, &email("alice@example.com")));
+        assert!(
+            may_revoke(None, &carol, &carol),
+            "the policy is gone; the holder may still end it"
+        );
     }
 
     #[test]
@@ -306,7 +340,7 @@ mod tests {
     #[test]
     fn the_requester_under_another_spelling_is_not_asked_to_decide() {
         let t = app().policies[2].temporary.clone().unwrap();
-        assert!(deciders(&t, "alice+x@example.com", false).is_empty());
-        assert_eq!(deciders(&t, "bob@example.com", false).len(), 1);
+        assert!(deciders(&t, &email("alice+x@example.com"), false).is_empty());
+        assert_eq!(deciders(&t, &email("bob@example.com"), false).len(), 1);
     }
 }

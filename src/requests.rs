@@ -1,11 +1,11 @@
 //! Asking for access (or for more time on a live grant): one pending request per person and
 //! application, its approvers told at once; and withdrawing a request.
+use crate::change::{Change, Outcome};
 use crate::config::{Application, Config, Temporary};
-use crate::context::Context;
 use crate::domain::{Email, GrantDuration, Justification};
 use crate::notify::{self, Event};
 use crate::policy;
-use crate::store::{GrantRow, NewAudit, NewRequest, RequestRow, Store, Tx};
+use crate::store::{AuditAction, GrantRow, NewAudit, NewRequest, Origin, RequestRow, Store, Tx};
 use crate::tokens;
 
 #[derive(Debug, thiserror::Error)]
@@ -66,21 +66,26 @@ pub async fn review_links(
 
 /// Records the request and queues a review link for each approver. A second submit while one
 /// is pending (a double click) returns the pending request instead of making another.
-pub async fn create(ctx: &Context, r: NewAccessRequest<'_>) -> Result<i64, RequestError> {
+pub async fn create(
+    store: &Store,
+    config: &Config,
+    secret: &[u8],
+    r: NewAccessRequest<'_>,
+    now: i64,
+) -> Result<Outcome<i64>, RequestError> {
     let max = r.temporary.max_duration;
     if r.wished.is_some_and(|w| w > max) {
         return Err(RequestError::TooLong { max });
     }
-    let approvers = policy::deciders(r.temporary, r.requester.as_str(), false);
+    let approvers = policy::deciders(r.temporary, r.requester, false);
     if approvers.is_empty() {
         return Err(RequestError::NoApprover);
     }
-    let now = ctx.clock.now_ms();
-    let mut tx = ctx.store.begin().await?;
+    let mut tx = store.begin().await?;
     if let Some(existing) =
         Store::pending_request_id(&mut tx, r.requester.as_str(), &r.app.slug, now).await?
     {
-        return Ok(existing);
+        return Ok(Outcome::new(existing, Change::default()));
     }
     let new = NewRequest {
         app_slug: &r.app.slug,
@@ -91,36 +96,29 @@ pub async fn create(ctx: &Context, r: NewAccessRequest<'_>) -> Result<i64, Reque
         max_ms: max.as_millis(),
         redirect_to: r.redirect_to,
         created_at: now,
-        expires_at: now + ctx.config.server.request_ttl.as_millis() as i64,
+        expires_at: now + config.server.request_ttl.as_millis() as i64,
         client_ip: r.client_ip,
         extends_grant_id: r.extends.map(|g| g.id),
         approvals_needed: i64::from(r.temporary.approvals_needed),
-        next_reminder_at: Some(now + ctx.config.remind_after(r.temporary).as_millis() as i64),
+        next_reminder_at: Some(now + config.remind_after(r.temporary).as_millis() as i64),
     };
     let id = Store::insert_request(&mut tx, &new).await?;
-    let links = review_links(&mut tx, &ctx.config, &ctx.secret, id, &approvers, now).await?;
-    Store::append_audit(
-        &mut tx,
-        &NewAudit {
-            at: now,
-            action: if r.extends.is_some() {
-                "extension_requested"
-            } else {
-                "request_created"
-            },
-            actor: r.requester.as_str(),
-            channel: "web",
-            request_id: Some(id),
-            grant_id: r.extends.map(|g| g.id),
-            app_slug: Some(&r.app.slug),
-            subject: Some(r.requester.as_str()),
-            justification: Some(r.justification.as_str()),
-            duration_ms: new.wished_ms,
-            client_ip: r.client_ip,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let links = review_links(&mut tx, config, secret, id, &approvers, now).await?;
+    let action = if r.extends.is_some() {
+        AuditAction::ExtensionRequested
+    } else {
+        AuditAction::RequestCreated
+    };
+    let audit = NewAudit {
+        request_id: Some(id),
+        grant_id: r.extends.map(|g| g.id),
+        app_slug: Some(&r.app.slug),
+        subject: Some(r.requester.as_str()),
+        justification: Some(r.justification.as_str()),
+        duration_ms: new.wished_ms,
+        ..NewAudit::new(now, action, r.requester.as_str(), Origin::web(r.client_ip))
+    };
+    Store::append_audit(&mut tx, &audit).await?;
     let request = Store::request(&mut *tx, id)
         .await?
         .ok_or(sqlx::Error::RowNotFound)?;
@@ -130,53 +128,44 @@ pub async fn create(ctx: &Context, r: NewAccessRequest<'_>) -> Result<i64, Reque
         links: &links,
         extends: r.extends,
     };
-    notify::enqueue(&mut tx, &ctx.config, event, now).await?;
+    let queued = notify::enqueue(&mut tx, config, event, now).await?;
     tx.commit().await?;
-    ctx.wake_outbox();
     tracing::info!(request = id, app = %r.app.slug, requester = %r.requester, extension = r.extends.is_some(), "access requested");
-    Ok(id)
+    Ok(Outcome::new(id, Change::queued(queued)))
 }
 
 /// The requester withdraws a pending request; its approvers are told and its links stop working.
 pub async fn cancel(
-    ctx: &Context,
+    store: &Store,
+    config: &Config,
     id: i64,
     requester: &Email,
     client_ip: Option<&str>,
-) -> Result<RequestRow, RequestError> {
-    let now = ctx.clock.now_ms();
-    let mut tx = ctx.store.begin().await?;
+    now: i64,
+) -> Result<Outcome<RequestRow>, RequestError> {
+    let mut tx = store.begin().await?;
     let Some(request) = Store::cancel_request(&mut tx, id, requester.as_str(), now).await? else {
         return Err(RequestError::NotPending);
     };
     Store::use_review_tokens(&mut tx, id, now).await?;
-    Store::append_audit(
-        &mut tx,
-        &NewAudit {
-            at: now,
-            action: "request_cancelled",
-            actor: requester.as_str(),
-            channel: "web",
-            request_id: Some(id),
-            app_slug: Some(&request.app_slug),
-            subject: Some(requester.as_str()),
-            client_ip,
-            ..Default::default()
-        },
-    )
-    .await?;
-    let app_name = ctx.config.app_name(&request.app_slug);
-    notify::enqueue(
-        &mut tx,
-        &ctx.config,
-        Event::RequestCancelled {
-            request: &request,
-            app_name,
-        },
-        now,
-    )
-    .await?;
+    let audit = NewAudit {
+        request_id: Some(id),
+        app_slug: Some(&request.app_slug),
+        subject: Some(requester.as_str()),
+        ..NewAudit::new(
+            now,
+            AuditAction::RequestCancelled,
+            requester.as_str(),
+            Origin::web(client_ip),
+        )
+    };
+    Store::append_audit(&mut tx, &audit).await?;
+    let app_name = config.app_name(&request.app_slug);
+    let event = Event::RequestCancelled {
+        request: &request,
+        app_name,
+    };
+    let queued = notify::enqueue(&mut tx, config, event, now).await?;
     tx.commit().await?;
-    ctx.wake_outbox();
-    Ok(request)
+    Ok(Outcome::new(request, Change::queued(queued)))
 }

@@ -1,16 +1,11 @@
 //! Timed work: expire grants and unanswered requests, tell people, forget stale credentials.
-use std::sync::Arc;
-use std::time::Duration;
-
-use tokio_cron_scheduler::{Job, JobScheduler};
-
+use crate::change::{Change, Outcome};
 use crate::config::Config;
-use crate::context::Context;
 use crate::domain::Email;
 use crate::notify::{self, Event};
 use crate::policy;
 use crate::requests::review_links;
-use crate::store::{GrantRow, NewAudit, RequestRow, Store, Tx};
+use crate::store::{AuditAction, Channel, GrantRow, NewAudit, Origin, RequestRow, Store, Tx, Via};
 
 #[derive(Debug, Default)]
 pub struct SweepReport {
@@ -21,29 +16,31 @@ pub struct SweepReport {
     pub escalations: usize,
 }
 
+/// The scheduler as the actor of the audit log.
+fn by_the_scheduler(now: i64, action: AuditAction) -> NewAudit<'static> {
+    NewAudit::new(now, action, "daypass", Origin::new(Via::Scheduler))
+}
+
 /// Everything due at `now`, in one transaction. Catches up on whatever expired while daypass was down.
 pub async fn sweep(
     store: &Store,
     config: &Config,
     secret: &[u8],
     now: i64,
-) -> sqlx::Result<SweepReport> {
+) -> sqlx::Result<Outcome<SweepReport>> {
+    let mut queued: Vec<Channel> = Vec::new();
     let mut tx = store.begin().await?;
     let grants_expired = Store::expire_due_grants(&mut tx, now).await?;
     // Thousands may end in the same second: audit and notify them in batches.
     let audits: Vec<NewAudit<'_>> = grants_expired
         .iter()
         .map(|g| NewAudit {
-            at: now,
-            action: "grant_expired",
-            actor: "daypass",
-            channel: "scheduler",
             request_id: Some(g.request_id),
             grant_id: Some(g.id),
             app_slug: Some(&g.app_slug),
-            subject: Some(&g.email),
+            subject: Some(g.email.as_str()),
             duration_ms: Some(g.expires_at - g.extended_at.unwrap_or(g.approved_at)),
-            ..Default::default()
+            ..by_the_scheduler(now, AuditAction::GrantExpired)
         })
         .collect();
     Store::append_audits(&mut tx, &audits).await?;
@@ -54,21 +51,17 @@ pub async fn sweep(
             app_name: config.app_name(&g.app_slug),
         })
         .collect();
-    notify::enqueue_all(&mut tx, config, &events, now).await?;
+    queued.extend(notify::enqueue_all(&mut tx, config, &events, now).await?);
     let requests_expired = Store::expire_pending_requests(&mut tx, now).await?;
     for r in &requests_expired {
         Store::append_audit(
             &mut tx,
             &NewAudit {
-                at: now,
-                action: "request_expired",
-                actor: "daypass",
-                channel: "scheduler",
                 request_id: Some(r.id),
                 app_slug: Some(&r.app_slug),
-                subject: Some(&r.requester),
+                subject: Some(r.requester.as_str()),
                 justification: Some(&r.justification),
-                ..Default::default()
+                ..by_the_scheduler(now, AuditAction::RequestExpired)
             },
         )
         .await?;
@@ -77,11 +70,11 @@ pub async fn sweep(
             request: r,
             app_name: config.app_name(&r.app_slug),
         };
-        notify::enqueue(&mut tx, config, event, now).await?;
+        queued.extend(notify::enqueue(&mut tx, config, event, now).await?);
     }
-    let grants_warned = warn(&mut tx, config, now).await?;
-    let reminders = remind(&mut tx, config, secret, now).await?;
-    let escalations = escalate(&mut tx, config, secret, now).await?;
+    let grants_warned = warn(&mut tx, config, now, &mut queued).await?;
+    let reminders = remind(&mut tx, config, secret, now, &mut queued).await?;
+    let escalations = escalate(&mut tx, config, secret, now, &mut queued).await?;
     Store::delete_stale_credentials(&mut tx, now).await?;
     tx.commit().await?;
     if !grants_expired.is_empty() || !requests_expired.is_empty() {
@@ -91,19 +84,30 @@ pub async fn sweep(
             "sweep expired grants and requests"
         );
     }
-    Ok(SweepReport {
+    let mut change = Change {
+        grants: grants_expired.clone(),
+        ..Default::default()
+    };
+    change.merge(Change::queued(queued));
+    let report = SweepReport {
         grants_expired,
         requests_expired,
         grants_warned,
         reminders,
         escalations,
-    })
+    };
+    Ok(Outcome::new(report, change))
 }
 
 /// Tells holders whose grant ends within `scheduler.warn_before`, once per grant (and once
 /// more after each extension). A grant that was never longer than `warn_before` gets no
 /// warning: its holder learnt the end with the approval, minutes ago.
-async fn warn(tx: &mut Tx, config: &Config, now: i64) -> sqlx::Result<usize> {
+async fn warn(
+    tx: &mut Tx,
+    config: &Config,
+    now: i64,
+    queued: &mut Vec<Channel>,
+) -> sqlx::Result<usize> {
     let before = config.warn_before.as_millis() as i64;
     let due = Store::warn_due_grants(tx, now, before).await?;
     let mut warned = 0;
@@ -112,7 +116,7 @@ async fn warn(tx: &mut Tx, config: &Config, now: i64) -> sqlx::Result<usize> {
             grant: g,
             app_name: config.app_name(&g.app_slug),
         };
-        notify::enqueue(tx, config, event, now).await?;
+        queued.extend(notify::enqueue(tx, config, event, now).await?);
         warned += 1;
     }
     Ok(warned)
@@ -124,7 +128,13 @@ fn worth_a_warning(g: &GrantRow, warn_before_ms: i64) -> bool {
 }
 
 /// Asks the approvers of unanswered requests again, each time waiting twice as long.
-async fn remind(tx: &mut Tx, config: &Config, secret: &[u8], now: i64) -> sqlx::Result<usize> {
+async fn remind(
+    tx: &mut Tx,
+    config: &Config,
+    secret: &[u8],
+    now: i64,
+    queued: &mut Vec<Channel>,
+) -> sqlx::Result<usize> {
     let mut sent = 0;
     for r in Store::due_reminders(tx, now).await? {
         let (Some(was), Some(t)) = (
@@ -140,14 +150,14 @@ async fn remind(tx: &mut Tx, config: &Config, secret: &[u8], now: i64) -> sqlx::
         if !Store::advance_reminder(tx, r.id, was, Some(next)).await? {
             continue;
         }
-        let already: Vec<String> = Store::approvals(&mut **tx, r.id)
+        let already: Vec<Email> = Store::approvals(&mut **tx, r.id)
             .await?
             .into_iter()
             .map(|a| a.approver)
             .collect();
         let asked: Vec<&Email> = policy::deciders(t, &r.requester, r.escalated_at.is_some())
             .into_iter()
-            .filter(|a| !already.iter().any(|x| x == a.as_str()))
+            .filter(|a| !already.iter().any(|x| x.same_person(a)))
             .collect();
         let links = review_links(tx, config, secret, r.id, &asked, now).await?;
         let event = Event::Reminder {
@@ -155,14 +165,20 @@ async fn remind(tx: &mut Tx, config: &Config, secret: &[u8], now: i64) -> sqlx::
             app_name: config.app_name(&r.app_slug),
             links: &links,
         };
-        notify::enqueue(tx, config, event, now).await?;
+        queued.extend(notify::enqueue(tx, config, event, now).await?);
         sent += 1;
     }
     Ok(sent)
 }
 
 /// Adds the `escalate_to` approvers to requests unanswered for `escalate_after`.
-async fn escalate(tx: &mut Tx, config: &Config, secret: &[u8], now: i64) -> sqlx::Result<usize> {
+async fn escalate(
+    tx: &mut Tx,
+    config: &Config,
+    secret: &[u8],
+    now: i64,
+    queued: &mut Vec<Channel>,
+) -> sqlx::Result<usize> {
     let mut escalated = 0;
     for r in Store::unescalated_pending(tx, now).await? {
         let Some(t) = config
@@ -183,21 +199,17 @@ async fn escalate(tx: &mut Tx, config: &Config, secret: &[u8], now: i64) -> sqlx
         Store::append_audit(
             tx,
             &NewAudit {
-                at: now,
-                action: "request_escalated",
-                actor: "daypass",
-                channel: "scheduler",
                 request_id: Some(r.id),
                 app_slug: Some(&r.app_slug),
-                subject: Some(&r.requester),
-                ..Default::default()
+                subject: Some(r.requester.as_str()),
+                ..by_the_scheduler(now, AuditAction::RequestEscalated)
             },
         )
         .await?;
         let to: Vec<&Email> = t
             .escalate_to
             .iter()
-            .filter(|e| e.as_str() != r.requester && !t.approvers.contains(e))
+            .filter(|e| !e.same_person(&r.requester) && !t.approvers.contains(e))
             .collect();
         let links = review_links(tx, config, secret, r.id, &to, now).await?;
         let request = Store::request(&mut **tx, r.id).await?.unwrap_or(r);
@@ -206,59 +218,8 @@ async fn escalate(tx: &mut Tx, config: &Config, secret: &[u8], now: i64) -> sqlx
             app_name: config.app_name(&request.app_slug),
             links: &links,
         };
-        notify::enqueue(tx, config, event, now).await?;
+        queued.extend(notify::enqueue(tx, config, event, now).await?);
         escalated += 1;
     }
     Ok(escalated)
-}
-
-/// The server's sweep: the above, plus the access cache and the outbox.
-pub async fn sweep_now(ctx: &Context) -> sqlx::Result<SweepReport> {
-    let now = ctx.clock.now_ms();
-    let report = sweep(&ctx.store, &ctx.config, &ctx.secret, now).await?;
-    for g in &report.grants_expired {
-        ctx.cache.put_grant(g);
-    }
-    if !report.grants_expired.is_empty()
-        || !report.requests_expired.is_empty()
-        || report.grants_warned + report.reminders + report.escalations > 0
-    {
-        ctx.wake_outbox();
-    }
-    ctx.cache.prune(now);
-    ctx.last_sweep_ms
-        .store(ctx.clock.now_ms(), std::sync::atomic::Ordering::Relaxed);
-    Ok(report)
-}
-
-/// Starts the repeated sweep job.
-pub async fn start(ctx: Arc<Context>) -> anyhow::Result<JobScheduler> {
-    let scheduler = JobScheduler::new().await?;
-    let every = ctx.config.sweep_every;
-    let job = Job::new_repeated_async(every, move |_id, _lock| {
-        let ctx = ctx.clone();
-        Box::pin(async move {
-            if let Err(e) = sweep_now(&ctx).await {
-                tracing::error!(error = %e, "sweep failed; it will run again");
-            }
-        })
-    })?;
-    scheduler.add(job).await?;
-    scheduler.start().await?;
-    Ok(scheduler)
-}
-
-/// Picks up grant changes other processes wrote (the CLI's revoke), several times a second.
-pub async fn follow_audit_log(ctx: Arc<Context>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                if let Err(e) = ctx.cache.refresh_from_audit(&ctx.store).await {
-                    tracing::warn!(error = %e, "cannot read the audit log for cache updates");
-                }
-            }
-            _ = stop.changed() => return,
-        }
-    }
 }

@@ -486,9 +486,9 @@ pub async fn seed_user(store: &Store, email: &str, now: i64) -> anyhow::Result<(
     Store::decide_request(
         &mut tx,
         id,
-        "approved",
+        daypass::store::RequestState::Approved,
         "alice@example.com",
-        "email",
+        daypass::store::Via::Email,
         None,
         now,
     )

@@ -5,7 +5,7 @@ use serenity::all::{ChannelId, CreateAllowedMentions, CreateMessage, EditMessage
 use serenity::http::{Http, HttpBuilder, HttpError};
 
 use crate::config::DiscordConfig;
-use crate::notify::email::SendError;
+use crate::notify::SendError;
 
 pub const DISCORD_API: &str = "https://discord.com";
 

@@ -1,17 +1,18 @@
-//! What a click in Discord does. One plain function from a parsed interaction to the response,
-//! shared by the HTTP interactions endpoint and the gateway.
+//! A click in Discord: read into a `chat::clicks::Click` (who, what), answered with the message
+//! as it is now or a note only the clicker sees. One plain function from a parsed interaction
+//! to the response, shared by the HTTP interactions endpoint and the gateway.
 use serde::Deserialize;
 use serenity::all::{
-    CreateActionRow, CreateEmbed, CreateInputText, CreateInteractionResponse,
-    CreateInteractionResponseMessage, CreateModal, InputTextStyle,
+    CreateActionRow, CreateInputText, CreateInteractionResponse, CreateInteractionResponseMessage,
+    CreateModal, InputTextStyle,
 };
 
-use super::message::RequestView;
+use super::message;
+use crate::chat::clicks::{self, Answer, Click};
 use crate::context::Context;
-use crate::decisions::{self, temporary_for, DecideError, Origin, Verdict};
-use crate::domain::{Email, GrantDuration, Reason};
-use crate::grants::{self, RevokeError};
-use crate::store::Store;
+use crate::domain::{GrantDuration, Reason};
+use crate::request_view::RequestView;
+use crate::store::{Origin, Via};
 
 /// The parts of a Discord interaction daypass reads (Discord sends much more).
 #[derive(Debug, Deserialize)]
@@ -159,85 +160,46 @@ async fn respond(ctx: &Context, i: &Interaction) -> anyhow::Result<CreateInterac
             "You are not a daypass approver, so nothing changed.",
         ));
     };
-    let now = ctx.clock.now_ms();
-    let request_id = match &action {
-        Action::Pick(id, _)
-        | Action::Approve(id, _)
-        | Action::AskDenyReason(id)
-        | Action::Deny(id, _) => *id,
-        Action::Revoke(grant_id) => match Store::grant(ctx.store.reader(), *grant_id).await? {
-            Some(g) => g.request_id,
-            None => return Ok(ephemeral("There is no such grant.")),
-        },
-    };
-    let Some(request) = Store::request(ctx.store.reader(), request_id).await? else {
-        return Ok(ephemeral("There is no such request."));
-    };
-    let Some((_, temporary)) = temporary_for(ctx, &request) else {
-        return Ok(ephemeral("The policy of this request no longer exists."));
-    };
-    let requester = Email::parse(&request.requester).map_err(anyhow::Error::msg)?;
-    if let Err(why) = crate::policy::may_decide(
-        temporary,
-        &approver.email,
-        &requester,
-        request.escalated_at.is_some(),
-    ) {
-        return Ok(ephemeral(format!("{why} Nothing changed.")));
-    }
-    // A replayed interaction (same id) shows the current state and decides nothing again.
-    let fresh = i.id.is_empty() || ctx.store.first_sight_of_interaction(&i.id, now).await?;
-    let origin = Origin {
-        channel: "discord",
-        client_ip: None,
-        discord_user: Some(&user.id),
-    };
-    let mut selected = None;
-    if fresh {
-        match action {
-            Action::Pick(_, d) => selected = Some(d),
-            Action::AskDenyReason(id) => return Ok(deny_modal(id)),
-            Action::Approve(id, d) => {
-                if let Some(r) = refusal(
-                    decisions::decide(ctx, id, &approver.email, origin, Verdict::Approve(d)).await,
-                )? {
-                    return Ok(r);
-                }
-            }
-            Action::Deny(id, reason) => {
-                if let Some(r) = refusal(
-                    decisions::decide(ctx, id, &approver.email, origin, Verdict::Deny(reason))
-                        .await,
-                )? {
-                    return Ok(r);
-                }
-            }
-            Action::Revoke(grant_id) => {
-                let by = approver.email.as_str();
-                match grants::revoke(&ctx.store, &ctx.config, grant_id, by, origin, None, now).await
-                {
-                    Ok(g) => {
-                        ctx.cache.put_grant(&g);
-                        ctx.wake_outbox();
-                    }
-                    Err(RevokeError::Db(e)) => return Err(e.into()),
-                    Err(e) => return Ok(ephemeral(e.to_string())),
-                }
-            }
+    let (action, selected) = match action {
+        Action::AskDenyReason(id) => {
+            // Only someone who may decide is asked for a reason; the deny itself is checked again.
+            let show = clicks::Action::Show(id);
+            return Ok(match click(ctx, i, approver, &user.id, show).await? {
+                Answer::Current(_) => deny_modal(id),
+                Answer::Refused(why) => ephemeral(why),
+            });
         }
+        Action::Pick(id, d) => (clicks::Action::Show(id), Some(d)),
+        Action::Approve(id, d) => (clicks::Action::Approve(id, d), None),
+        Action::Deny(id, reason) => (clicks::Action::Deny(id, reason), None),
+        Action::Revoke(grant_id) => (clicks::Action::Revoke(grant_id), None),
+    };
+    match click(ctx, i, approver, &user.id, action).await? {
+        Answer::Refused(why) => Ok(ephemeral(why)),
+        Answer::Current(request_id) => Ok(CreateInteractionResponse::UpdateMessage(
+            current_message(ctx, request_id, selected).await?,
+        )),
     }
-    Ok(CreateInteractionResponse::UpdateMessage(
-        current_message(ctx, request_id, selected).await?,
-    ))
 }
 
-/// `Ok(Some(..))`: tell the clicker why nothing changed.
-fn refusal<T>(r: Result<T, DecideError>) -> anyhow::Result<Option<CreateInteractionResponse>> {
-    match r {
-        Ok(_) => Ok(None),
-        Err(DecideError::Db(e)) => Err(e.into()),
-        Err(e) => Ok(Some(ephemeral(e.to_string()))),
-    }
+async fn click(
+    ctx: &Context,
+    i: &Interaction,
+    approver: &crate::config::Approver,
+    discord_user: &str,
+    action: clicks::Action,
+) -> sqlx::Result<Answer> {
+    let origin = Origin {
+        discord_user: Some(discord_user),
+        ..Origin::new(Via::Discord)
+    };
+    let click = Click {
+        approver,
+        action,
+        interaction_id: &i.id,
+        origin,
+    };
+    clicks::handle(ctx, click).await
 }
 
 fn deny_modal(id: i64) -> CreateInteractionResponse {
@@ -254,52 +216,16 @@ fn deny_modal(id: i64) -> CreateInteractionResponse {
     )
 }
 
-/// A request's message as it should look now.
-pub struct Rendered {
-    pub embed: CreateEmbed,
-    pub components: Vec<CreateActionRow>,
-    pub message_id: Option<String>,
-}
-
-pub async fn render(
-    ctx: &Context,
-    request_id: i64,
-    selected: Option<GrantDuration>,
-) -> anyhow::Result<Option<Rendered>> {
-    let Some(request) = Store::request(ctx.store.reader(), request_id).await? else {
-        return Ok(None);
-    };
-    let grant = match request.extends_grant_id {
-        Some(g) => Store::grant(ctx.store.reader(), g).await?,
-        None => ctx.store.grant_for_request(request_id).await?,
-    };
-    let approvals = Store::approvals(ctx.store.reader(), request_id).await?;
-    let approvals = crate::policy::counted(&ctx.config, &request, &approvals);
-    let policy = temporary_for(ctx, &request);
-    let view = RequestView {
-        request: &request,
-        grant: grant.as_ref(),
-        app_name: policy.map(|p| p.0).unwrap_or(&request.app_slug),
-        max: policy.map(|p| p.1.max_duration),
-        selected,
-        approvals: &approvals,
-        now: ctx.clock.now_ms(),
-    };
-    Ok(Some(Rendered {
-        embed: super::message::embed(&view),
-        components: super::message::components(&view),
-        message_id: request.discord_message_id.clone(),
-    }))
-}
-
+/// The request's message as it should look now, with `selected` picked in the menu.
 async fn current_message(
     ctx: &Context,
     request_id: i64,
     selected: Option<GrantDuration>,
 ) -> anyhow::Result<CreateInteractionResponseMessage> {
-    let r = render(ctx, request_id, selected)
+    let view = RequestView::load(&ctx.store, &ctx.config, request_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("request {request_id} vanished"))?;
+    let r = message::render(&view, selected, ctx.clock.now_ms());
     Ok(CreateInteractionResponseMessage::new()
         .embed(r.embed)
         .components(r.components))

@@ -7,9 +7,34 @@ use serenity::all::{
 
 use crate::clock::show;
 use crate::domain::{duration_text, presets, GrantDuration};
-use crate::store::{ApprovalRow, GrantRow, RequestRow};
+use crate::request_view::RequestView;
+use crate::store::{ApprovalRow, GrantRow, GrantState, RequestRow, RequestState};
 
-pub struct RequestView<'a> {
+/// A request's message as it should look now.
+pub struct Rendered {
+    pub embed: CreateEmbed,
+    pub components: Vec<CreateActionRow>,
+}
+
+/// Renders the message for `view` at `now`, with `selected` picked in the duration menu.
+pub fn render(view: &RequestView, selected: Option<GrantDuration>, now: i64) -> Rendered {
+    let m = Message {
+        request: &view.request,
+        grant: view.grant.as_ref(),
+        app_name: &view.app_name,
+        max: view.temporary.as_ref().map(|t| t.max_duration),
+        selected,
+        approvals: &view.approvals,
+        now,
+    };
+    Rendered {
+        embed: embed(&m),
+        components: components(&m),
+    }
+}
+
+/// What one rendering of the message shows.
+pub struct Message<'a> {
     pub request: &'a RequestRow,
     pub grant: Option<&'a GrantRow>,
     pub app_name: &'a str,
@@ -49,7 +74,7 @@ fn unix(ms: i64) -> i64 {
 }
 
 /// The duration the menu shows as chosen: the pick, else the wish, else 1h, within the cap.
-pub fn chosen(v: &RequestView<'_>, max: GrantDuration) -> GrantDuration {
+pub fn chosen(v: &Message<'_>, max: GrantDuration) -> GrantDuration {
     v.selected
         .or_else(|| {
             v.request
@@ -65,15 +90,21 @@ pub fn chosen(v: &RequestView<'_>, max: GrantDuration) -> GrantDuration {
         })
 }
 
-pub fn status_line(v: &RequestView<'_>) -> (String, u32) {
+pub fn status_line(v: &Message<'_>) -> (String, u32) {
     let r = v.request;
     let by = r.decided_by.as_deref().unwrap_or("an approver");
-    match (r.state.as_str(), v.grant) {
-        ("pending", _) if r.approvals_needed > 1 => {
+    match (r.state, v.grant) {
+        (RequestState::Pending, _) if r.approvals_needed > 1 => {
             let who: Vec<String> = v
                 .approvals
                 .iter()
-                .map(|a| format!("{} ({})", escape(&a.approver), duration_text(a.duration_ms)))
+                .map(|a| {
+                    format!(
+                        "{} ({})",
+                        escape(a.approver.as_str()),
+                        duration_text(a.duration_ms)
+                    )
+                })
                 .collect();
             let list = if who.is_empty() {
                 String::new()
@@ -89,14 +120,14 @@ pub fn status_line(v: &RequestView<'_>) -> (String, u32) {
                 BLUE,
             )
         }
-        ("pending", _) => (
+        (RequestState::Pending, _) => (
             format!(
                 "Waiting for an approver · the request expires <t:{}:R>",
                 unix(r.expires_at)
             ),
             BLUE,
         ),
-        ("approved", Some(g)) if r.extends_grant_id.is_some() => (
+        (RequestState::Approved, Some(g)) if r.extends_grant_id.is_some() => (
             format!(
                 "Extended by {} at {} — access now ends {}",
                 escape(by),
@@ -105,7 +136,7 @@ pub fn status_line(v: &RequestView<'_>) -> (String, u32) {
             ),
             GREEN,
         ),
-        ("approved", Some(g)) if g.state == "active" && g.expires_at > v.now => (
+        (RequestState::Approved, Some(g)) if g.is_live(v.now) => (
             format!(
                 "Approved by {} at {} for {} — expires {}",
                 escape(&g.approved_by),
@@ -115,7 +146,7 @@ pub fn status_line(v: &RequestView<'_>) -> (String, u32) {
             ),
             GREEN,
         ),
-        ("approved", Some(g)) if g.state == "revoked" => (
+        (RequestState::Approved, Some(g)) if g.state == GrantState::Revoked => (
             format!(
                 "Revoked by {}{}",
                 escape(g.ended_by.as_deref().unwrap_or("an administrator")),
@@ -126,7 +157,7 @@ pub fn status_line(v: &RequestView<'_>) -> (String, u32) {
             ),
             GREY,
         ),
-        ("approved", Some(g)) => (
+        (RequestState::Approved, Some(g)) => (
             format!(
                 "Expired — access ended at {} (approved by {})",
                 show(g.expires_at),
@@ -134,7 +165,7 @@ pub fn status_line(v: &RequestView<'_>) -> (String, u32) {
             ),
             GREY,
         ),
-        ("denied", _) => (
+        (RequestState::Denied, _) => (
             format!(
                 "Denied by {}{}",
                 escape(by),
@@ -146,13 +177,13 @@ pub fn status_line(v: &RequestView<'_>) -> (String, u32) {
             ),
             RED,
         ),
-        ("expired", _) => ("Expired unanswered".to_string(), GREY),
-        ("cancelled", _) => ("Cancelled by the requester".to_string(), GREY),
-        (other, _) => (other.to_string(), GREY),
+        (RequestState::Expired, _) => ("Expired unanswered".to_string(), GREY),
+        (RequestState::Cancelled, _) => ("Cancelled by the requester".to_string(), GREY),
+        (RequestState::Approved, None) => ("Approved".to_string(), GREY),
     }
 }
 
-pub fn embed(v: &RequestView<'_>) -> CreateEmbed {
+fn embed(v: &Message<'_>) -> CreateEmbed {
     let r = v.request;
     let (status, colour) = status_line(v);
     let mut e = CreateEmbed::new()
@@ -168,7 +199,7 @@ pub fn embed(v: &RequestView<'_>) -> CreateEmbed {
         ))
         .description(escape(&r.justification))
         .colour(colour)
-        .field("Requester", escape(&r.requester), true)
+        .field("Requester", escape(r.requester.as_str()), true)
         .field("Application", escape(v.app_name), true)
         .field("Requested", format!("<t:{}:f>", unix(r.created_at)), true)
         .field(
@@ -179,7 +210,7 @@ pub fn embed(v: &RequestView<'_>) -> CreateEmbed {
     if let Some(w) = r.wished_ms {
         e = e.field("Wished duration", duration_text(w), true);
     }
-    if let (Some(_), Some(g), "pending") = (r.extends_grant_id, v.grant, r.state.as_str()) {
+    if let (Some(_), Some(g), RequestState::Pending) = (r.extends_grant_id, v.grant, r.state) {
         e = e.field(
             "Access now ends",
             format!("<t:{}:f>", unix(g.expires_at)),
@@ -196,10 +227,10 @@ pub fn embed(v: &RequestView<'_>) -> CreateEmbed {
         .footer(CreateEmbedFooter::new("daypass"))
 }
 
-pub fn components(v: &RequestView<'_>) -> Vec<CreateActionRow> {
+fn components(v: &Message<'_>) -> Vec<CreateActionRow> {
     let r = v.request;
-    match (r.state.as_str(), v.grant, v.max) {
-        ("pending", _, Some(max)) if r.expires_at > v.now => {
+    match (r.state, v.grant, v.max) {
+        (RequestState::Pending, _, Some(max)) if r.is_open(v.now) => {
             let picked = chosen(v, max);
             let options = presets(max)
                 .into_iter()
@@ -225,7 +256,7 @@ pub fn components(v: &RequestView<'_>) -> Vec<CreateActionRow> {
                 ]),
             ]
         }
-        ("approved", Some(g), _) if g.state == "active" && g.expires_at > v.now => {
+        (RequestState::Approved, Some(g), _) if g.is_live(v.now) => {
             vec![CreateActionRow::Buttons(vec![CreateButton::new(format!(
                 "daypass:revoke:{}",
                 g.id

@@ -1,6 +1,7 @@
 //! Discord: one message per request in a channel, with a duration menu and Approve/Deny buttons,
 //! edited in place as the request changes. Clicks arrive signed at `/discord/interactions`
-//! (`mode = "http"`) or over the gateway (`mode = "gateway"`); both go to `interactions::handle`.
+//! (`mode = "http"`) or over the gateway (`mode = "gateway"`); both go to `interactions::handle`,
+//! which reads them into `chat::clicks`. The client and the message know nothing of the server.
 pub mod client;
 pub mod gateway;
 pub mod interactions;
@@ -9,9 +10,10 @@ pub mod message;
 use serenity::all::{CreateAllowedMentions, CreateMessage, EditMessage};
 use serenity::interactions_endpoint::Verifier;
 
+use crate::chat::{Chat, Sent};
 use crate::config::DiscordConfig;
-use crate::context::Context;
-use crate::notify::email::SendError;
+use crate::request_view::RequestView;
+use crate::store::Channel;
 use client::DiscordClient;
 
 /// What daypass needs to talk to Discord, built once at start when `discord.enabled`.
@@ -50,39 +52,35 @@ impl Discord {
     }
 }
 
-/// Makes the request's Discord message match the request: posts it the first time, edits it after.
-pub async fn sync_request(
-    ctx: &Context,
-    discord: &Discord,
-    request_id: i64,
-) -> Result<(), SendError> {
-    let fail = |e: anyhow::Error| SendError::temporary(e.to_string());
-    let Some(rendered) = interactions::render(ctx, request_id, None)
-        .await
-        .map_err(fail)?
-    else {
-        return Err(SendError::permanent(format!(
-            "request {request_id} does not exist"
-        )));
-    };
-    match &rendered.message_id {
-        None => {
-            let message = CreateMessage::new()
-                .embed(rendered.embed)
-                .components(rendered.components)
-                .allowed_mentions(CreateAllowedMentions::new());
-            let id = discord.client.post(message).await?;
-            ctx.store
-                .set_discord_message_id(request_id, &id)
-                .await
-                .map_err(|e| fail(e.into()))
-        }
-        Some(message_id) => {
-            let edit = EditMessage::new()
-                .embed(rendered.embed)
-                .components(rendered.components)
-                .allowed_mentions(CreateAllowedMentions::new());
-            discord.client.edit(message_id, edit).await
-        }
+impl Chat for Discord {
+    fn channel(&self) -> Channel {
+        Channel::Discord
+    }
+
+    fn show<'a>(
+        &'a self,
+        view: &'a RequestView,
+        message_id: Option<&'a str>,
+        now: i64,
+    ) -> Sent<'a, Option<String>> {
+        Box::pin(async move {
+            let rendered = message::render(view, None, now);
+            match message_id {
+                None => {
+                    let message = CreateMessage::new()
+                        .embed(rendered.embed)
+                        .components(rendered.components)
+                        .allowed_mentions(CreateAllowedMentions::new());
+                    self.client.post(message).await.map(Some)
+                }
+                Some(message_id) => {
+                    let edit = EditMessage::new()
+                        .embed(rendered.embed)
+                        .components(rendered.components)
+                        .allowed_mentions(CreateAllowedMentions::new());
+                    self.client.edit(message_id, edit).await.map(|()| None)
+                }
+            }
+        })
     }
 }

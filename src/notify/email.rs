@@ -6,29 +6,12 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use super::SendError;
 use crate::config::{EmailConfig, EmailTransport, SmtpTls};
 
 pub enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     File(PathBuf),
-}
-
-impl SendError {
-    pub fn permanent(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            permanent: true,
-            retry_after_ms: None,
-        }
-    }
-
-    pub fn temporary(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            permanent: false,
-            retry_after_ms: None,
-        }
-    }
 }
 
 /// One mail to send.
@@ -39,15 +22,6 @@ pub struct Outgoing<'a> {
     pub html: &'a str,
     /// The outbox row, for file names.
     pub id: i64,
-}
-
-/// Why a send failed, and whether trying again could help.
-#[derive(Debug)]
-pub struct SendError {
-    pub message: String,
-    pub permanent: bool,
-    /// The earliest time worth trying again, when the other side said (a rate limit).
-    pub retry_after_ms: Option<i64>,
 }
 
 impl Mailer {

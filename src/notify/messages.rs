@@ -6,7 +6,7 @@ use crate::clock::show;
 use crate::config::Config;
 use crate::domain::{duration_text, plain_text};
 use crate::policy;
-use crate::store::{ApprovalRow, RequestRow};
+use crate::store::{ApprovalRow, GrantState, RequestRow};
 
 pub struct Mail {
     pub kind: &'static str,
@@ -227,7 +227,7 @@ pub fn render(config: &Config, event: &Event<'_>) -> Vec<Mail> {
             };
             let mut mails = vec![Mail {
                 kind: "request_decided",
-                to: request.requester.clone(),
+                to: request.requester.to_string(),
                 subject,
                 text,
                 html: wrap(body),
@@ -260,7 +260,7 @@ pub fn render(config: &Config, event: &Event<'_>) -> Vec<Mail> {
             let again = format!("{origin}/request/{}", request.app_slug);
             let mut mails = vec![Mail {
                 kind: "request_expired",
-                to: request.requester.clone(),
+                to: request.requester.to_string(),
                 subject: format!("Expired: your request for {app_name}"),
                 text: format!("Nobody answered your request for {app_name} in time, so it expired.\nYou can ask again: {again}\n"),
                 html: wrap(html! {
@@ -286,7 +286,7 @@ pub fn render(config: &Config, event: &Event<'_>) -> Vec<Mail> {
             let extend = format!("{origin}/grants/{}/extend", grant.id);
             vec![Mail {
                 kind: "grant_warning",
-                to: grant.email.clone(),
+                to: grant.email.to_string(),
                 subject: format!("Ending soon: your access to {app_name}"),
                 text: format!(
                     "Your access to {app_name} ends at {}.\nNeed more time? Ask for it: {extend}\n",
@@ -302,7 +302,7 @@ pub fn render(config: &Config, event: &Event<'_>) -> Vec<Mail> {
             }]
         }
         Event::GrantEnded { grant, app_name } => {
-            let how = if grant.state == "revoked" {
+            let how = if grant.state == GrantState::Revoked {
                 format!(
                     "was revoked by {}{}",
                     grant.ended_by.as_deref().unwrap_or("an administrator"),
@@ -314,7 +314,7 @@ pub fn render(config: &Config, event: &Event<'_>) -> Vec<Mail> {
             let again = format!("{origin}/request/{}", grant.app_slug);
             vec![Mail {
                 kind: "access_ended",
-                to: grant.email.clone(),
+                to: grant.email.to_string(),
                 subject: format!("Access ended: {app_name}"),
                 text: format!("Your access to {app_name} {how}.\nTo come back, ask again: {again}\n"),
                 html: wrap(html! {

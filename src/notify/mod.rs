@@ -3,11 +3,13 @@
 pub mod email;
 mod messages;
 pub mod outbox;
+mod send_error;
 
 use sqlx::SqliteConnection;
 
 use crate::config::Config;
-use crate::store::{ApprovalRow, GrantRow, NewMessage, RequestRow, Store};
+use crate::store::{ApprovalRow, Channel, GrantRow, NewMessage, RequestRow, Store};
+pub use send_error::SendError;
 
 /// Something people must hear about.
 pub enum Event<'a> {
@@ -81,13 +83,14 @@ impl Event<'_> {
     }
 }
 
-/// Writes the messages for `event` to the outbox on `conn` (inside the caller's transaction).
+/// Writes the messages for `event` to the outbox on `conn` (inside the caller's transaction);
+/// returns the channels that got messages, for the server to wake their workers.
 pub async fn enqueue(
     conn: &mut SqliteConnection,
     config: &Config,
     event: Event<'_>,
     now: i64,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<Vec<Channel>> {
     enqueue_all(conn, config, &[event], now).await
 }
 
@@ -97,7 +100,7 @@ pub async fn enqueue_all(
     config: &Config,
     events: &[Event<'_>],
     now: i64,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<Vec<Channel>> {
     let mut rows = Vec::new();
     for event in events {
         for mail in messages::render(config, event) {
@@ -110,7 +113,7 @@ pub async fn enqueue_all(
                 mail.to,
                 payload.to_string(),
                 mail.request_id,
-                "email",
+                Channel::Email,
             ));
         }
         if config.discord.enabled {
@@ -132,7 +135,7 @@ pub async fn enqueue_all(
                     config.discord.channel_id.clone(),
                     payload,
                     Some(request_id),
-                    "discord",
+                    Channel::Discord,
                 ));
             }
         }
@@ -140,12 +143,19 @@ pub async fn enqueue_all(
     let messages: Vec<NewMessage<'_>> = rows
         .iter()
         .map(|(kind, to, payload, request_id, channel)| NewMessage {
-            channel,
+            channel: *channel,
             kind,
             recipient: to,
             payload: payload.clone(),
             request_id: *request_id,
         })
         .collect();
-    Store::enqueue_many(conn, &messages, now).await
+    Store::enqueue_many(conn, &messages, now).await?;
+    let mut channels: Vec<Channel> = Vec::new();
+    for (_, _, _, _, channel) in &rows {
+        if !channels.contains(channel) {
+            channels.push(*channel);
+        }
+    }
+    Ok(channels)
 }

@@ -4,10 +4,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::chat::Chat;
 use crate::context::Context;
-use crate::notify::email::{Outgoing, SendError};
-use crate::store::OutboxRow;
-use crate::store::{NewAudit, Store};
+use crate::notify::email::Outgoing;
+use crate::notify::SendError;
+use crate::request_view::RequestView;
+use crate::store::{AuditAction, Channel, NewAudit, Origin, OutboxRow, Store, Via};
 
 /// After this many failed attempts a message is marked failed and no longer retried.
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -30,15 +32,16 @@ struct EmailPayload {
 }
 
 #[derive(Deserialize)]
-struct DiscordPayload {
+struct ChatPayload {
     request_id: i64,
 }
 
-/// The channels, each delivered by its own loop so that one channel's outage never holds up another.
-pub const CHANNELS: [&str; 2] = ["email", "discord"];
-
-/// Sends every message of `channel` that is due now; returns how many it tried.
-pub async fn try_execute_tasks(ctx: &Context, channel: &str) -> anyhow::Result<ExecutionOutcome> {
+/// Sends every message of `channel` that is due now; returns how many it tried. Each channel is
+/// delivered by its own loop, so that one channel's outage never holds up another.
+pub async fn try_execute_tasks(
+    ctx: &Context,
+    channel: Channel,
+) -> anyhow::Result<ExecutionOutcome> {
     let now = ctx.clock.now_ms();
     let due = ctx.store.due_messages(channel, now, 50).await?;
     if due.is_empty() {
@@ -52,8 +55,8 @@ pub async fn try_execute_tasks(ctx: &Context, channel: &str) -> anyhow::Result<E
 }
 
 async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
-    let result = match row.channel.as_str() {
-        "email" => match serde_json::from_str::<EmailPayload>(&row.payload) {
+    let result = match row.channel {
+        Channel::Email => match serde_json::from_str::<EmailPayload>(&row.payload) {
             Ok(p) => {
                 let fill = |t: &str| crate::tokens::fill_markers(t, &ctx.secret);
                 let (subject, text, html) = (fill(&p.subject), fill(&p.text), fill(&p.html));
@@ -69,19 +72,16 @@ async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
             }
             Err(e) => Err(SendError::permanent(format!("unreadable payload: {e}"))),
         },
-        "discord" => match (
-            &ctx.discord,
-            serde_json::from_str::<DiscordPayload>(&row.payload),
+        channel => match (
+            ctx.chat(channel),
+            serde_json::from_str::<ChatPayload>(&row.payload),
         ) {
-            (Some(d), Ok(p)) => crate::discord::sync_request(ctx, d, p.request_id).await,
-            (None, _) => Err(SendError::permanent(
-                "Discord is not enabled (discord.enabled = false)",
-            )),
+            (Some(chat), Ok(p)) => show_request(ctx, chat, p.request_id).await,
+            (None, _) => Err(SendError::permanent(format!(
+                "{channel} is not enabled in the config"
+            ))),
             (_, Err(e)) => Err(SendError::permanent(format!("unreadable payload: {e}"))),
         },
-        other => Err(SendError::permanent(format!(
-            "no sender for channel {other}"
-        ))),
     };
     let now = ctx.clock.now_ms();
     match result {
@@ -98,20 +98,44 @@ async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
             Store::fail_message(&mut tx, row.id, &e.message, retry_at).await?;
             if retry_at.is_none() {
                 // Given up: on the record, for `daypass audit` and /metrics.
+                let origin = match row.channel {
+                    Channel::Email => Via::Email,
+                    Channel::Discord => Via::Discord,
+                };
                 let audit = NewAudit {
-                    at: now,
-                    action: "notification_failed",
-                    actor: "daypass",
-                    channel: &row.channel,
                     request_id: row.request_id,
                     subject: Some(&row.recipient),
                     reason: Some(&e.message),
-                    ..Default::default()
+                    ..NewAudit::new(
+                        now,
+                        AuditAction::NotificationFailed,
+                        "daypass",
+                        Origin::new(origin),
+                    )
                 };
                 Store::append_audit(&mut tx, &audit).await?;
             }
             tx.commit().await?;
         }
+    }
+    Ok(())
+}
+
+/// Makes the request's chat message match the request as it is now: posts it the first time,
+/// edits it after. Rendered at sending time, so however late, it shows the latest state.
+async fn show_request(ctx: &Context, chat: &dyn Chat, request_id: i64) -> Result<(), SendError> {
+    let fail = |e: sqlx::Error| SendError::temporary(e.to_string());
+    let view = RequestView::load(&ctx.store, &ctx.config, request_id)
+        .await
+        .map_err(fail)?
+        .ok_or_else(|| SendError::permanent(format!("request {request_id} does not exist")))?;
+    let channel = chat.channel();
+    let message_id = view.request.chat_message_id(channel);
+    if let Some(posted) = chat.show(&view, message_id, ctx.clock.now_ms()).await? {
+        ctx.store
+            .set_chat_message_id(channel, request_id, &posted)
+            .await
+            .map_err(fail)?;
     }
     Ok(())
 }
@@ -125,7 +149,7 @@ pub fn backoff_ms(attempts: i64) -> i64 {
 /// Delivers `channel`'s messages until `stop` fires, waking when one is queued or every second.
 pub async fn run_worker(
     ctx: Arc<Context>,
-    channel: &'static str,
+    channel: Channel,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let wakeup = ctx.outbox_wakeup(channel);
@@ -133,7 +157,7 @@ pub async fn run_worker(
         match try_execute_tasks(&ctx, channel).await {
             Ok(ExecutionOutcome::Worked(_)) => continue,
             Ok(ExecutionOutcome::EmptyQueue) => {}
-            Err(e) => tracing::error!(error = %e, channel, "outbox worker"),
+            Err(e) => tracing::error!(error = %e, %channel, "outbox worker"),
         }
         tokio::select! {
             _ = wakeup.notified() => {}

@@ -1,14 +1,15 @@
 use sqlx::{SqliteConnection, SqliteExecutor};
 
-use super::Store;
+use super::{Store, Via};
+use crate::domain::Email;
 
 /// One approver's approval of a request that needs several.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApprovalRow {
-    pub approver: String,
+    pub approver: Email,
     pub duration_ms: i64,
     pub approved_at: i64,
-    pub channel: String,
+    pub channel: Via,
 }
 
 impl Store {
@@ -16,10 +17,10 @@ impl Store {
     pub async fn insert_approval(
         conn: &mut SqliteConnection,
         request_id: i64,
-        approver: &str,
+        approver: &Email,
         duration_ms: i64,
         now: i64,
-        channel: &str,
+        channel: Via,
     ) -> sqlx::Result<bool> {
         sqlx::query(
             "INSERT OR IGNORE INTO approvals (request_id, approver, duration_ms, approved_at, channel) VALUES (?, ?, ?, ?, ?)",

@@ -1,15 +1,40 @@
 use serde::Serialize;
 use sqlx::SqliteConnection;
 
-use super::Store;
+use super::{AuditAction, Store, Via};
+
+/// Where a decision or change came from, for the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub via: Via,
+    pub client_ip: Option<&'a str>,
+    pub discord_user: Option<&'a str>,
+}
+
+impl<'a> Origin<'a> {
+    pub fn new(via: Via) -> Self {
+        Self {
+            via,
+            client_ip: None,
+            discord_user: None,
+        }
+    }
+
+    pub fn web(client_ip: Option<&'a str>) -> Self {
+        Self {
+            client_ip,
+            ..Self::new(Via::Web)
+        }
+    }
+}
 
 /// One line of the append-only audit log.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewAudit<'a> {
     pub at: i64,
-    pub action: &'a str,
+    pub action: AuditAction,
     pub actor: &'a str,
-    pub channel: &'a str,
+    pub channel: Via,
     pub request_id: Option<i64>,
     pub grant_id: Option<i64>,
     pub app_slug: Option<&'a str>,
@@ -21,13 +46,34 @@ pub struct NewAudit<'a> {
     pub discord_user: Option<&'a str>,
 }
 
+impl<'a> NewAudit<'a> {
+    /// An event with only its time, action, actor and origin; set the rest by name.
+    pub fn new(at: i64, action: AuditAction, actor: &'a str, origin: Origin<'a>) -> Self {
+        Self {
+            at,
+            action,
+            actor,
+            channel: origin.via,
+            request_id: None,
+            grant_id: None,
+            app_slug: None,
+            subject: None,
+            justification: None,
+            duration_ms: None,
+            reason: None,
+            client_ip: origin.client_ip,
+            discord_user: origin.discord_user,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct AuditEvent {
     pub id: i64,
     pub at: i64,
-    pub action: String,
+    pub action: AuditAction,
     pub actor: String,
-    pub channel: String,
+    pub channel: Via,
     pub request_id: Option<i64>,
     pub grant_id: Option<i64>,
     pub app_slug: Option<String>,

@@ -1,17 +1,18 @@
 use sqlx::{SqliteConnection, SqliteExecutor};
 
-use super::Store;
+use super::{GrantState, Store};
+use crate::domain::Email;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GrantRow {
     pub id: i64,
     pub request_id: i64,
     pub app_slug: String,
-    pub email: String,
+    pub email: Email,
     pub approved_by: String,
     pub approved_at: i64,
     pub expires_at: i64,
-    pub state: String,
+    pub state: GrantState,
     pub ended_at: Option<i64>,
     pub ended_by: Option<String>,
     pub end_reason: Option<String>,
@@ -34,6 +35,13 @@ pub struct NewGrant<'a> {
 const COLUMNS: &str =
     "id, request_id, app_slug, email, approved_by, approved_at, expires_at, state, ended_at, \
      ended_by, end_reason, extended_at, warned_at";
+
+impl GrantRow {
+    /// Does this grant let its holder in at `now`? The one place that says what "live" means.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.state == GrantState::Active && self.expires_at > now
+    }
+}
 
 impl Store {
     pub async fn insert_grant(

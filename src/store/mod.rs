@@ -8,6 +8,7 @@ mod request_timers;
 mod requests;
 mod review_tokens;
 mod sessions;
+mod states;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -16,13 +17,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 pub use approvals::ApprovalRow;
-pub use audit::{AuditEvent, NewAudit};
+pub use audit::{AuditEvent, NewAudit, Origin};
 pub use grants::{GrantRow, NewGrant};
 pub use login_codes::LoginCodeRow;
 pub use outbox::{NewMessage, OutboxRow};
 pub use requests::{NewRequest, RequestRow};
 pub use review_tokens::ReviewTokenRow;
 pub use sessions::SessionRow;
+pub use states::{AuditAction, Channel, GrantState, RequestState, Via};
 
 pub type Tx = Transaction<'static, Sqlite>;
 

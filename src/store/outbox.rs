@@ -1,10 +1,10 @@
 use sqlx::SqliteConnection;
 
-use super::Store;
+use super::{Channel, Store};
 
 /// A notification to deliver, written in the same transaction as the change it tells of.
 pub struct NewMessage<'a> {
-    pub channel: &'a str,
+    pub channel: Channel,
     pub kind: &'a str,
     pub recipient: &'a str,
     pub payload: String,
@@ -14,7 +14,7 @@ pub struct NewMessage<'a> {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxRow {
     pub id: i64,
-    pub channel: String,
+    pub channel: Channel,
     pub kind: String,
     pub recipient: String,
     pub payload: String,
@@ -69,7 +69,7 @@ impl Store {
 
     pub async fn due_messages(
         &self,
-        channel: &str,
+        channel: Channel,
         now: i64,
         limit: i64,
     ) -> sqlx::Result<Vec<OutboxRow>> {

@@ -1,23 +1,24 @@
 use sqlx::{SqliteConnection, SqliteExecutor};
 
-use super::Store;
+use super::{Channel, RequestState, Store, Via};
+use crate::domain::Email;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RequestRow {
     pub id: i64,
     pub app_slug: String,
     pub policy_name: String,
-    pub requester: String,
+    pub requester: Email,
     pub justification: String,
     pub wished_ms: Option<i64>,
     pub max_ms: i64,
     pub redirect_to: Option<String>,
-    pub state: String,
+    pub state: RequestState,
     pub created_at: i64,
     pub expires_at: i64,
     pub decided_at: Option<i64>,
     pub decided_by: Option<String>,
-    pub decided_via: Option<String>,
+    pub decided_via: Option<Via>,
     pub reason: Option<String>,
     pub discord_message_id: Option<String>,
     /// Set when this asks for more time on a live grant.
@@ -26,6 +27,22 @@ pub struct RequestRow {
     pub next_reminder_at: Option<i64>,
     pub reminders_sent: i64,
     pub escalated_at: Option<i64>,
+}
+
+impl RequestRow {
+    /// Is the request still waiting for a decision at `now`? (Pending and not yet expired: the
+    /// scheduler may not have marked it expired yet.)
+    pub fn is_open(&self, now: i64) -> bool {
+        self.state == RequestState::Pending && self.expires_at > now
+    }
+
+    /// The id of the chat message that shows this request on `channel`, once posted.
+    pub fn chat_message_id(&self, channel: Channel) -> Option<&str> {
+        match channel {
+            Channel::Discord => self.discord_message_id.as_deref(),
+            Channel::Email => None,
+        }
+    }
 }
 
 pub struct NewRequest<'a> {
@@ -106,8 +123,18 @@ impl Store {
         .await
     }
 
-    pub async fn set_discord_message_id(&self, id: i64, message_id: &str) -> sqlx::Result<()> {
-        sqlx::query("UPDATE access_requests SET discord_message_id = ? WHERE id = ?")
+    /// Remembers the id of the chat message that shows request `id` on `channel`.
+    pub async fn set_chat_message_id(
+        &self,
+        channel: Channel,
+        id: i64,
+        message_id: &str,
+    ) -> sqlx::Result<()> {
+        let sql = match channel {
+            Channel::Discord => "UPDATE access_requests SET discord_message_id = ? WHERE id = ?",
+            Channel::Email => return Ok(()),
+        };
+        sqlx::query(sql)
             .bind(message_id)
             .bind(id)
             .execute(&self.write)
@@ -115,7 +142,7 @@ impl Store {
             .map(|_| ())
     }
 
-    /// Remembers a Discord interaction id; `false` if it was seen before (a replay).
+    /// Remembers a chat interaction id; `false` if it was seen before (a replay).
     pub async fn first_sight_of_interaction(&self, id: &str, now: i64) -> sqlx::Result<bool> {
         sqlx::query("INSERT OR IGNORE INTO discord_interactions (id, received_at) VALUES (?, ?)")
             .bind(id)
@@ -144,7 +171,7 @@ impl Store {
 
     pub async fn list_requests(
         &self,
-        state: Option<&str>,
+        state: Option<RequestState>,
         limit: i64,
     ) -> sqlx::Result<Vec<RequestRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -162,9 +189,9 @@ impl Store {
     pub async fn decide_request(
         conn: &mut SqliteConnection,
         id: i64,
-        state: &str,
+        state: RequestState,
         by: &str,
-        via: &str,
+        via: Via,
         reason: Option<&str>,
         now: i64,
     ) -> sqlx::Result<Option<RequestRow>> {

@@ -5,7 +5,7 @@ use maud::{html, Markup};
 use super::layout::when;
 use crate::config::Application;
 use crate::context::Context;
-use crate::store::GrantRow;
+use crate::store::{GrantRow, GrantState};
 
 /// The proxy sends a person here only when `/auth` saw no sign-in: with a live grant, that
 /// means the application's host does not receive daypass's cookie.
@@ -35,8 +35,8 @@ pub fn ended(g: &GrantRow) -> Markup {
     html! {
         p.error role="status" {
             "Your access ended at " (when(g.ended_at.unwrap_or(g.expires_at)))
-            @if g.state == "revoked" {
-                @if revoker == g.email { ": you ended it." }
+            @if g.state == GrantState::Revoked {
+                @if revoker == g.email.as_str() { ": you ended it." }
                 @else {
                     ": revoked by " (revoker)
                     @if let Some(r) = g.end_reason.as_deref().filter(|r| !r.is_empty()) { " (" (r) ")" }

@@ -3,6 +3,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::layout;
+use crate::decisions::DecideError;
+use crate::grants::RevokeError;
+use crate::requests::RequestError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -31,6 +34,43 @@ pub type WebResult<T> = Result<T, WebError>;
 impl From<sqlx::Error> for WebError {
     fn from(e: sqlx::Error) -> Self {
         Self::Internal(e.into())
+    }
+}
+
+impl From<RequestError> for WebError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::Db(e) => e.into(),
+            e @ RequestError::TooLong { .. } => Self::BadRequest(e.to_string()),
+            e @ (RequestError::NoApprover | RequestError::NotPending) => {
+                Self::Conflict(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<DecideError> for WebError {
+    fn from(e: DecideError) -> Self {
+        match e {
+            DecideError::Db(e) => e.into(),
+            DecideError::NotFound => Self::NotFound(e.to_string()),
+            DecideError::NotAllowed(m) => Self::Forbidden(m.into()),
+            e @ DecideError::TooLong { .. } => Self::BadRequest(e.to_string()),
+            e @ (DecideError::AlreadyDecided(_)
+            | DecideError::PolicyGone
+            | DecideError::AlreadyApproved
+            | DecideError::GrantEnded) => Self::Conflict(e.to_string()),
+        }
+    }
+}
+
+impl From<RevokeError> for WebError {
+    fn from(e: RevokeError) -> Self {
+        match e {
+            RevokeError::Db(e) => e.into(),
+            RevokeError::NotFound(_) => Self::NotFound("There is no such grant.".into()),
+            e @ RevokeError::AlreadyEnded(_) => Self::Conflict(e.to_string()),
+        }
     }
 }
 

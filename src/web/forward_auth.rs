@@ -1,10 +1,19 @@
 //! `GET /auth`: the reverse proxy's question, answered from memory.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::Router;
+use hyper::body::Incoming;
+use tower_service::Service;
 
 use super::cookies;
 use super::identity::{identify, peer};
@@ -112,7 +121,52 @@ fn original_url(config: &Config, headers: &HeaderMap, host: &str) -> String {
     format!("{proto}://{host}{uri}")
 }
 
-/// The router's `/auth` (HEAD and the like; the server loop answers `GET` itself).
+/// The site: the router, with a proxy's `GET /auth` answered in front of it. That question comes
+/// with every request to every protected application, so it skips routing, request extensions
+/// and boxed futures: the answer is ready at once. Everything else goes to the router, with the
+/// peer address as `ConnectInfo`. Built in `web::router`, beside the routes.
+#[derive(Clone)]
+pub struct FrontDoor {
+    ctx: Arc<Context>,
+    router: Router,
+}
+
+impl FrontDoor {
+    pub fn new(ctx: Arc<Context>, router: Router) -> Self {
+        Self { ctx, router }
+    }
+
+    /// One request on a connection from `peer`.
+    pub fn answer(&self, peer: SocketAddr, req: Request<Incoming>) -> Answer {
+        if req.method() == Method::GET && req.uri().path() == "/auth" {
+            let response = answer(&self.ctx, req.headers(), req.uri(), Some(peer));
+            return Answer::Ready(std::future::ready(Ok(response)));
+        }
+        let mut req = req.map(Body::new);
+        req.extensions_mut().insert(ConnectInfo(peer));
+        Answer::Routed(self.router.clone().call(req))
+    }
+}
+
+/// The response future: ready at once for `/auth`, the router's otherwise.
+pub enum Answer {
+    Ready(std::future::Ready<Result<Response, Infallible>>),
+    Routed(<Router as Service<Request<Body>>>::Future),
+}
+
+impl Future for Answer {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        // Both futures are `Unpin`, so the enum is too.
+        match self.get_mut() {
+            Answer::Ready(f) => Pin::new(f).poll(cx),
+            Answer::Routed(f) => Pin::new(f).poll(cx),
+        }
+    }
+}
+
+/// The router's `/auth` (HEAD and the like; `FrontDoor` answers `GET` itself).
 pub async fn auth(State(ctx): State<Arc<Context>>, request: axum::extract::Request) -> Response {
     answer(
         &ctx,

@@ -2,7 +2,7 @@
 //! or ask for more time (`/grants/{id}/extend`).
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
@@ -10,18 +10,18 @@ use serde::Deserialize;
 
 use super::csrf::{CsrfForm, CsrfToken};
 use super::error::{WebError, WebResult};
+use super::id::Id;
 use super::identity::{local_path, ClientIp, User};
 use super::layout::{csrf_field, page, Frame};
 use super::request_pages::parse_wish;
 use crate::clock::{rfc3339, show};
 use crate::config::{Application, Policy, Temporary};
 use crate::context::Context;
-use crate::decisions::{temporary_for, Origin};
 use crate::domain::{presets, Reason};
-use crate::grants::{self, RevokeError};
-use crate::policy::{evaluate, Access};
+use crate::grants;
+use crate::policy::{evaluate, may_revoke, Access};
 use crate::requests::{self, NewAccessRequest, RequestError};
-use crate::store::{GrantRow, Store};
+use crate::store::{GrantRow, Origin, Store};
 
 #[derive(Deserialize)]
 pub struct RevokeForm {
@@ -34,49 +34,38 @@ pub async fn revoke(
     State(ctx): State<Arc<Context>>,
     User(me): User,
     ClientIp(ip): ClientIp,
-    Path(id): Path<String>,
+    Id(id): Id,
     CsrfForm(form): CsrfForm<RevokeForm>,
 ) -> WebResult<Response> {
     let not_found = || WebError::NotFound("There is no such grant.".into());
-    let id: i64 = id.parse().map_err(|_| not_found())?;
     let grant = Store::grant(ctx.store.reader(), id)
         .await?
         .ok_or_else(not_found)?;
     let request = Store::request(ctx.store.reader(), grant.request_id)
         .await?
         .ok_or_else(not_found)?;
-    let approver = temporary_for(&ctx, &request)
-        .is_some_and(|(_, t)| t.approvers.contains(&me) || t.escalate_to.contains(&me));
-    if me.as_str() != grant.email && !approver {
+    let temporary = ctx
+        .config
+        .temporary(&request.app_slug, &request.policy_name)
+        .map(|(_, t)| t);
+    if !may_revoke(temporary, &grant.email, &me) {
         return Err(not_found());
     }
     let reason = Reason::parse(&form.reason).map_err(WebError::BadRequest)?;
-    let origin = Origin {
-        channel: "web",
-        client_ip: ip.as_deref(),
-        discord_user: None,
-    };
     let now = ctx.clock.now_ms();
-    match grants::revoke(
+    let by = me.as_str();
+    let origin = Origin::web(ip.as_deref());
+    let revoked = grants::revoke(
         &ctx.store,
         &ctx.config,
         id,
-        me.as_str(),
+        by,
         origin,
         reason.as_option(),
         now,
-    )
-    .await
-    {
-        Ok(g) => {
-            ctx.cache.put_grant(&g);
-            ctx.wake_outbox();
-            Ok(Redirect::to(&local_path(form.next.as_deref())).into_response())
-        }
-        Err(RevokeError::Db(e)) => Err(e.into()),
-        Err(e @ RevokeError::AlreadyEnded(_)) => Err(WebError::Conflict(e.to_string())),
-        Err(RevokeError::NotFound(_)) => Err(not_found()),
-    }
+    );
+    ctx.apply(revoked.await?);
+    Ok(Redirect::to(&local_path(form.next.as_deref())).into_response())
 }
 
 #[derive(Deserialize)]
@@ -91,17 +80,16 @@ pub struct ExtendForm {
 async fn extendable<'c>(
     ctx: &'c Context,
     me: &crate::domain::Email,
-    id: &str,
+    id: i64,
 ) -> WebResult<(GrantRow, &'c Application, &'c Policy, &'c Temporary)> {
     let not_found = || WebError::NotFound("There is no such grant.".into());
-    let id: i64 = id.parse().map_err(|_| not_found())?;
     let grant = Store::grant(ctx.store.reader(), id)
         .await?
         .ok_or_else(not_found)?;
-    if grant.email != me.as_str() {
+    if &grant.email != me {
         return Err(not_found());
     }
-    if grant.state != "active" || grant.expires_at <= ctx.clock.now_ms() {
+    if !grant.is_live(ctx.clock.now_ms()) {
         return Err(WebError::Conflict(
             "This access has already ended; ask for access again instead.".into(),
         ));
@@ -154,9 +142,9 @@ pub async fn show_extend(
     State(ctx): State<Arc<Context>>,
     CsrfToken(csrf): CsrfToken,
     User(me): User,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> WebResult<Response> {
-    let (grant, app, _, t) = extendable(&ctx, &me, &id).await?;
+    let (grant, app, _, t) = extendable(&ctx, &me, id).await?;
     if let Some(r) = ctx
         .store
         .pending_request_of(me.as_str(), &app.slug, ctx.clock.now_ms())
@@ -183,10 +171,10 @@ pub async fn submit_extend(
     CsrfToken(csrf): CsrfToken,
     User(me): User,
     ClientIp(ip): ClientIp,
-    Path(id): Path<String>,
+    Id(id): Id,
     CsrfForm(form): CsrfForm<ExtendForm>,
 ) -> WebResult<Response> {
-    let (grant, app, policy, t) = extendable(&ctx, &me, &id).await?;
+    let (grant, app, policy, t) = extendable(&ctx, &me, id).await?;
     let viewer = me.to_string();
     let frame = Frame {
         viewer: Some(&viewer),
@@ -216,9 +204,12 @@ pub async fn submit_extend(
         client_ip: ip.as_deref(),
         extends: Some(&grant),
     };
-    match requests::create(&ctx, request).await {
-        Ok(id) => Ok(Redirect::to(&format!("/requests/{id}")).into_response()),
-        Err(RequestError::Db(e)) => Err(e.into()),
+    let now = ctx.clock.now_ms();
+    match requests::create(&ctx.store, &ctx.config, &ctx.secret, request, now).await {
+        Ok(outcome) => {
+            let id = ctx.apply(outcome);
+            Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+        }
         Err(e @ RequestError::TooLong { .. }) => Ok(extend_page(
             &grant,
             app,
@@ -227,6 +218,6 @@ pub async fn submit_extend(
             Some(&e.to_string()),
             StatusCode::BAD_REQUEST,
         )),
-        Err(e) => Err(WebError::Conflict(e.to_string())),
+        Err(e) => Err(e.into()),
     }
 }

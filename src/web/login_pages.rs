@@ -127,7 +127,9 @@ pub async fn submit_login(
     ctx.limits
         .check(&limits, ctx.clock.now_ms())
         .map_err(WebError::TooManyRequests)?;
-    let challenge = login::start(&ctx, &email).await?;
+    let now = ctx.clock.now_ms();
+    let challenge =
+        ctx.apply(login::start(&ctx.store, &ctx.config, &ctx.secret, &email, now).await?);
     let verify = format!(
         "/login/verify?{}",
         url::form_urlencoded::Serializer::new(String::new())
@@ -184,7 +186,7 @@ pub async fn show_verify(
     let Some(challenge) = cookies::get(&headers, cookies::LOGIN) else {
         return Ok(Redirect::to(&super::identity::login_url(&next, None)).into_response());
     };
-    let sent_to = login::sent_to(&ctx, challenge).await?;
+    let sent_to = login::sent_to(&ctx.store, challenge, ctx.clock.now_ms()).await?;
     Ok(code_form(&csrf, &next, sent_to.as_deref(), None))
 }
 
@@ -203,11 +205,20 @@ pub async fn submit_verify(
             Some("This sign-in has expired. Ask for a new code."),
         ));
     };
-    match login::verify(&ctx, challenge, &form.code).await {
+    let now = ctx.clock.now_ms();
+    let verified = login::verify(
+        &ctx.store,
+        &ctx.config,
+        &ctx.secret,
+        challenge,
+        &form.code,
+        now,
+    );
+    match verified.await.map(|o| ctx.apply(o)) {
         Ok((session, email)) => {
             // A new session id at every login; the old one stops working.
             if let Some(old) = cookies::get(&headers, cookies::SESSION) {
-                login::logout(&ctx, old).await?;
+                ctx.apply(login::logout(&ctx.store, old).await?);
             }
             tracing::info!(%email, "signed in");
             let max_age = ctx.config.server.session_ttl.as_secs() as i64;
@@ -228,7 +239,7 @@ pub async fn submit_verify(
         }
         Err(LoginError::Db(e)) => Err(e.into()),
         Err(e) => {
-            let sent_to = login::sent_to(&ctx, challenge).await?;
+            let sent_to = login::sent_to(&ctx.store, challenge, now).await?;
             Ok(code_form(
                 &csrf,
                 &next,
@@ -248,7 +259,7 @@ pub async fn logout(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
     if let Some(session) = cookies::get(&headers, cookies::SESSION) {
-        login::logout(&ctx, session).await?;
+        ctx.apply(login::logout(&ctx.store, session).await?);
     }
     Ok((
         [(

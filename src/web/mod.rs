@@ -8,6 +8,7 @@ mod forward_auth;
 mod grant_actions;
 mod health;
 mod home;
+mod id;
 mod identity;
 mod layout;
 mod login_pages;
@@ -30,12 +31,14 @@ use axum::Router;
 use crate::context::Context;
 
 pub use error::{WebError, WebResult};
+pub use forward_auth::FrontDoor;
 pub use serve::serve;
 
 /// Forms are small; anything bigger is refused with 413 before it is read.
 const BODY_LIMIT: usize = 64 * 1024;
 
-pub fn router(ctx: Arc<Context>) -> Router {
+/// The site: every route, with a proxy's `GET /auth` answered in front of the router.
+pub fn router(ctx: Arc<Context>) -> FrontDoor {
     let pages = Router::new()
         .route("/", get(home::home))
         .route(
@@ -65,9 +68,7 @@ pub fn router(ctx: Arc<Context>) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(ctx.clone(), csrf::layer))
         .layer(middleware::from_fn(page_headers));
-    // `GET /auth` is answered by the server loop before routing (see `serve`); this route
-    // answers the rest (HEAD) with the same code.
-    Router::new()
+    let routes = Router::new()
         .route("/auth", get(forward_auth::auth))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
@@ -79,7 +80,10 @@ pub fn router(ctx: Arc<Context>) -> Router {
         )
         .merge(pages)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(ctx)
+        .with_state(ctx.clone());
+    // The busiest path, in front of the routes and every layer above: `GET /auth` from the
+    // proxies (the `/auth` route answers the rest, such as HEAD, with the same code).
+    FrontDoor::new(ctx, routes)
 }
 
 async fn not_found() -> WebError {

@@ -10,12 +10,13 @@ use serde::Deserialize;
 use super::access_notes;
 use super::csrf::{CsrfForm, CsrfToken};
 use super::error::{WebError, WebResult};
+use super::id::Id;
 use super::identity::{ClientIp, User};
 use super::layout::{csrf_field, page, when, Frame};
 use super::rd;
 use crate::config::{Application, Temporary};
 use crate::context::Context;
-use crate::domain::{Email, GrantDuration, Justification};
+use crate::domain::{GrantDuration, Justification};
 use crate::policy::{evaluate, Access};
 use crate::rate_limit;
 use crate::requests::{self, NewAccessRequest, RequestError};
@@ -246,20 +247,15 @@ pub async fn submit(
     ctx.limits
         .check(&limits, ctx.clock.now_ms())
         .map_err(WebError::TooManyRequests)?;
-    match requests::create(&ctx, request).await {
-        Ok(id) => Ok(Redirect::to(&format!("/requests/{id}")).into_response()),
-        Err(RequestError::Db(e)) => Err(e.into()),
-        Err(e @ RequestError::TooLong { .. }) => Ok(invalid(&e.to_string())),
-        Err(e @ (RequestError::NoApprover | RequestError::NotPending)) => {
-            Err(WebError::Conflict(e.to_string()))
+    let now = ctx.clock.now_ms();
+    match requests::create(&ctx.store, &ctx.config, &ctx.secret, request, now).await {
+        Ok(outcome) => {
+            let id = ctx.apply(outcome);
+            Ok(Redirect::to(&format!("/requests/{id}")).into_response())
         }
+        Err(e @ RequestError::TooLong { .. }) => Ok(invalid(&e.to_string())),
+        Err(e) => Err(e.into()),
     }
-}
-
-/// Is `who` the requester, or an approver of the request's policy?
-pub fn may_view(who: &Email, requester: &str, t: Option<&Temporary>) -> bool {
-    who.as_str() == requester
-        || t.is_some_and(|t| t.approvers.contains(who) || t.escalate_to.contains(who))
 }
 
 #[derive(Deserialize)]
@@ -270,17 +266,12 @@ pub async fn cancel(
     State(ctx): State<Arc<Context>>,
     User(me): User,
     ClientIp(ip): ClientIp,
-    Path(id): Path<String>,
+    Id(id): Id,
     CsrfForm(_): CsrfForm<CancelForm>,
 ) -> WebResult<Response> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| WebError::NotFound("There is no such request.".into()))?;
-    match requests::cancel(&ctx, id, &me, ip.as_deref()).await {
-        Ok(_) => Ok(Redirect::to(&format!("/requests/{id}")).into_response()),
-        Err(RequestError::Db(e)) => Err(e.into()),
-        Err(e) => Err(WebError::Conflict(e.to_string())),
-    }
+    let now = ctx.clock.now_ms();
+    ctx.apply(requests::cancel(&ctx.store, &ctx.config, id, &me, ip.as_deref(), now).await?);
+    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
 }
 
 /// The reason and the wished duration of a request or an extension, as typed.

@@ -13,9 +13,10 @@ use super::identity::{login_url, ClientIp, Viewer};
 use super::layout::{csrf_field, page, Frame};
 use crate::clock::show;
 use crate::context::Context;
-use crate::decisions::{self, temporary_for, DecideError, Origin, Verdict};
+use crate::decisions::{self, DecideError, Verdict};
 use crate::domain::{duration_text, presets, Email, GrantDuration, Reason};
-use crate::store::{RequestRow, ReviewTokenRow, Store};
+use crate::request_view::RequestView;
+use crate::store::{Origin, RequestState, ReviewTokenRow, Via};
 use crate::tokens;
 
 #[derive(Deserialize)]
@@ -74,20 +75,20 @@ async fn render(
     error: Option<&str>,
     status: StatusCode,
 ) -> WebResult<Response> {
-    let request: RequestRow = Store::request(ctx.store.reader(), row.request_id)
+    let view = RequestView::load(&ctx.store, &ctx.config, row.request_id)
         .await?
         .ok_or_else(|| WebError::NotFound(INVALID.into()))?;
-    let policy = temporary_for(ctx, &request);
-    let app_name = policy.map(|p| p.0).unwrap_or(&request.app_slug);
+    let RequestView {
+        request,
+        grant,
+        approvals,
+        app_name,
+        temporary,
+    } = &view;
     let now = ctx.clock.now_ms();
-    let open = request.state == "pending" && request.expires_at > now && row.used_at.is_none();
-    let grant = match request.extends_grant_id {
-        Some(g) => Store::grant(ctx.store.reader(), g).await?,
-        None => ctx.store.grant_for_request(request.id).await?,
-    };
-    let approvals = Store::approvals(ctx.store.reader(), request.id).await?;
-    let approvals = crate::policy::counted(&ctx.config, &request, &approvals);
-    let mine_done = approvals.iter().any(|a| a.approver == me.as_str());
+    let live = view.live_grant(now);
+    let open = request.is_open(now) && row.used_at.is_none();
+    let mine_done = approvals.iter().any(|a| a.approver.same_person(me));
     let body = html! {
         @if let Some(e) = error { p.error role="alert" { (e) } }
         dl {
@@ -98,18 +99,18 @@ async fn render(
             dt { "Wished duration" } dd { (request.wished_ms.map(duration_text).unwrap_or_else(|| "not specified".into())) }
             dt { "Request expires" } dd { (show(request.expires_at)) }
         }
-        @if let (Some(_), Some(g)) = (request.extends_grant_id, &grant) {
+        @if let (Some(_), Some(g)) = (request.extends_grant_id, grant) {
             p { "This asks for more time on access that now ends at "
                 time datetime=(crate::clock::rfc3339(g.expires_at)) { (show(g.expires_at)) } "." }
         }
         @if request.approvals_needed > 1 {
             p { (approvals.len()) " of " (request.approvals_needed) " approvals"
-                @for a in &approvals { " · " (a.approver) " (" (duration_text(a.duration_ms)) ")" } }
+                @for a in approvals { " · " (a.approver) " (" (duration_text(a.duration_ms)) ")" } }
         }
         @if open && mine_done {
             p.ok role="status" { "You approved. The request waits for the other approvals." }
         } @else if open {
-            @if let Some((_, t)) = policy {
+            @if let Some(t) = temporary {
                 @let default = request.wished_ms.and_then(|w| GrantDuration::from_minutes(w / 60_000).ok())
                     .filter(|w| *w <= t.max_duration)
                     .unwrap_or_else(|| presets(t.max_duration).into_iter().find(|d| d.minutes() >= 60).unwrap_or(t.max_duration));
@@ -128,11 +129,11 @@ async fn render(
                 p.error { "The policy this request was made under no longer exists." }
             }
         } @else {
-            @match (request.state.as_str(), &grant) {
-                ("approved", Some(g)) => {
+            @match (request.state, grant) {
+                (RequestState::Approved, Some(g)) => {
                     p.ok role="status" { "Approved by " (g.approved_by) " at " (show(g.approved_at)) " for "
-                        (duration_text(g.expires_at - g.approved_at)) "; access " @if g.state == "active" && g.expires_at > now { "until " } @else { "ended " } (show(g.ended_at.unwrap_or(g.expires_at))) "." }
-                    @if g.state == "active" && g.expires_at > now {
+                        (duration_text(g.expires_at - g.approved_at)) "; access " @if live.is_some() { "until " } @else { "ended " } (show(g.ended_at.unwrap_or(g.expires_at))) "." }
+                    @if live.is_some() {
                         form method="post" action=(format!("/grants/{}/revoke", g.id)) {
                             (csrf_field(csrf))
                             input type="hidden" name="next" value=(format!("/review/{token}"));
@@ -142,12 +143,12 @@ async fn render(
                         }
                     }
                 }
-                ("denied", _) => {
+                (RequestState::Denied, _) => {
                     p.error role="status" { "Denied by " (request.decided_by.as_deref().unwrap_or("an approver")) " at "
                         (show(request.decided_at.unwrap_or(now))) "."
                         @if let Some(r) = request.reason.as_deref().filter(|r| !r.is_empty()) { " Reason: " (r) } }
                 }
-                ("expired", _) | ("pending", _) => { p role="status" { "This request expired before anyone answered it." } }
+                (RequestState::Expired | RequestState::Pending, _) => { p role="status" { "This request expired before anyone answered it." } }
                 (s, _) => { p role="status" { "This request was " (s) "." } }
             }
         }
@@ -231,20 +232,26 @@ pub async fn submit_review(
             .await
         }
     };
+    let origin = Origin {
+        client_ip: ip.as_deref(),
+        ..Origin::new(Via::Email)
+    };
+    let now = ctx.clock.now_ms();
     match decisions::decide(
-        &ctx,
+        &ctx.store,
+        &ctx.config,
         row.request_id,
         &me,
-        Origin {
-            channel: "email",
-            client_ip: ip.as_deref(),
-            discord_user: None,
-        },
+        origin,
         verdict,
+        now,
     )
     .await
     {
-        Ok(_) => Ok(Redirect::to(&format!("/review/{token}")).into_response()),
+        Ok(outcome) => {
+            ctx.apply(outcome);
+            Ok(Redirect::to(&format!("/review/{token}")).into_response())
+        }
         Err(e @ DecideError::TooLong { .. }) => {
             render(
                 &ctx,
@@ -269,11 +276,6 @@ pub async fn submit_review(
             )
             .await
         }
-        Err(e @ DecideError::NotAllowed(_)) => Err(WebError::Forbidden(e.to_string())),
-        Err(
-            e @ (DecideError::PolicyGone | DecideError::AlreadyApproved | DecideError::GrantEnded),
-        ) => Err(WebError::Conflict(e.to_string())),
-        Err(e @ DecideError::NotFound) => Err(WebError::NotFound(e.to_string())),
-        Err(DecideError::Db(e)) => Err(e.into()),
+        Err(e) => Err(e.into()),
     }
 }

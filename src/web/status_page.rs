@@ -1,57 +1,53 @@
 //! `/requests/{id}`: where a request stands; once approved, on to the application.
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Html;
 use maud::html;
 
 use super::csrf::CsrfToken;
 use super::error::{WebError, WebResult};
+use super::id::Id;
 use super::identity::User;
 use super::layout::{csrf_field, page, when, Frame};
-use super::request_pages::may_view;
 use crate::context::Context;
-use crate::decisions::temporary_for;
 use crate::domain::duration_text;
-use crate::store::Store;
+use crate::policy::may_view;
+use crate::request_view::RequestView;
+use crate::store::RequestState;
 
 pub async fn status(
     State(ctx): State<Arc<Context>>,
     CsrfToken(csrf): CsrfToken,
     User(me): User,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> WebResult<Html<String>> {
     let not_found = || WebError::NotFound("There is no such request.".into());
-    let id: i64 = id.parse().map_err(|_| not_found())?;
-    let request = Store::request(ctx.store.reader(), id)
+    let view = RequestView::load(&ctx.store, &ctx.config, id)
         .await?
         .ok_or_else(not_found)?;
-    let policy = temporary_for(&ctx, &request);
     // Others' requests are as good as absent: no hint that an id exists.
-    if !may_view(&me, &request.requester, policy.map(|p| p.1)) {
+    if !may_view(view.temporary.as_ref(), &view.request.requester, &me) {
         return Err(not_found());
     }
-    let app_name = policy
-        .map(|p| p.0.to_string())
-        .unwrap_or_else(|| request.app_slug.clone());
-    // An extension's grant is the one it extends.
-    let grant = match request.extends_grant_id {
-        Some(g) => Store::grant(ctx.store.reader(), g).await?,
-        None => ctx.store.grant_for_request(id).await?,
-    };
-    let approvals = Store::approvals(ctx.store.reader(), id).await?;
-    let approvals = crate::policy::counted(&ctx.config, &request, &approvals);
+    let RequestView {
+        request,
+        grant,
+        approvals,
+        app_name,
+        ..
+    } = &view;
     let now = ctx.clock.now_ms();
-    let live = grant
-        .as_ref()
-        .filter(|g| g.state == "active" && g.expires_at > now);
-    let mine = me.as_str() == request.requester;
+    let live = view.live_grant(now);
+    let mine = me.same_person(&request.requester);
     let onward = request
         .redirect_to
         .as_deref()
         .filter(|_| mine && live.is_some());
-    let head = match (request.state.as_str(), onward) {
-        ("pending", _) => Some(html! { noscript { meta http-equiv="refresh" content="5"; } }),
+    let head = match (request.state, onward) {
+        (RequestState::Pending, _) => {
+            Some(html! { noscript { meta http-equiv="refresh" content="5"; } })
+        }
         (_, Some(url)) => {
             Some(html! { meta http-equiv="refresh" content=(format!("2;url={url}")); })
         }
@@ -65,16 +61,16 @@ pub async fn status(
             dt { "Asked at" } dd { (when(request.created_at)) }
             @if let Some(w) = request.wished_ms { dt { "Wished duration" } dd { (duration_text(w)) } }
         }
-        @match request.state.as_str() {
-            "pending" => {
-                @if let (Some(_), Some(g)) = (request.extends_grant_id, &grant) {
+        @match request.state {
+            RequestState::Pending => {
+                @if let (Some(_), Some(g)) = (request.extends_grant_id, grant) {
                     p { "This asks for more time; access now ends at " (when(g.expires_at)) "." }
                 }
                 p role="status" { "Waiting for an approver. This page refreshes by itself; the request expires at "
                     strong { (when(request.expires_at)) } "." }
                 @if request.approvals_needed > 1 {
                     p { (approvals.len()) " of " (request.approvals_needed) " approvals"
-                        @for a in &approvals { " · " (a.approver) " (" (duration_text(a.duration_ms)) ")" } }
+                        @for a in approvals { " · " (a.approver) " (" (duration_text(a.duration_ms)) ")" } }
                 }
                 @if mine {
                     form method="post" action=(format!("/requests/{id}/cancel")) {
@@ -83,8 +79,8 @@ pub async fn status(
                     }
                 }
             }
-            "approved" => {
-                @if let Some(g) = &grant {
+            RequestState::Approved => {
+                @if let Some(g) = grant {
                     @if live.is_some() {
                         p.ok role="status" { "Approved by " (g.approved_by) " for " (duration_text(g.expires_at - g.approved_at))
                             ". Access until " strong { (when(g.expires_at)) } "." }
@@ -96,17 +92,17 @@ pub async fn status(
                     }
                 }
             }
-            "denied" => {
+            RequestState::Denied => {
                 p.error role="status" { "Denied by " (request.decided_by.as_deref().unwrap_or("an approver"))
                     " at " (when(request.decided_at.unwrap_or(now))) "."
                     @if let Some(r) = request.reason.as_deref().filter(|r| !r.is_empty()) { " Reason: " (r) } }
             }
-            "expired" => { p.error role="status" { "Nobody answered in time; this request expired." } }
-            _ => { p role="status" { "This request was " (request.state) "." } }
+            RequestState::Expired => { p.error role="status" { "Nobody answered in time; this request expired." } }
+            RequestState::Cancelled => { p role="status" { "This request was cancelled." } }
         }
     };
     // The script on the page follows this element while the request is pending.
-    let pending = request.state == "pending";
+    let pending = request.state == RequestState::Pending;
     let body = html! {
         div #live data-state=(request.state) data-refresh=[pending.then_some("2")] data-onward=[onward] { (inner) }
     };

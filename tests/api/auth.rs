@@ -251,17 +251,11 @@ async fn the_holder_or_an_approver_can_end_a_grant_from_the_web_and_nobody_else(
     let approve = || {
         daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("1h").unwrap())
     };
-    let g = daypass::decisions::decide(
-        &app.ctx,
-        id,
-        &alice,
-        daypass::decisions::Origin::new("email"),
-        approve(),
-    )
-    .await
-    .unwrap()
-    .grant
-    .unwrap();
+    let g = crate::helpers::decide(&app.ctx, id, &alice, crate::helpers::by_email(), approve())
+        .await
+        .unwrap()
+        .grant
+        .unwrap();
     // A stranger cannot even see it.
     let mut dave = app.signed_in(&app.email("dave")).await;
     let res = dave

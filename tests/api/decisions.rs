@@ -136,16 +136,15 @@ async fn an_approver_never_approves_their_own_request() {
             .unwrap();
     assert_eq!(tokens, [app.email("bob")]);
     // Even through the decision code itself, and with bob's link.
-    let err = daypass::decisions::decide(
+    let err = crate::helpers::decide(
         &app.ctx,
         id,
         &daypass::domain::Email::parse(&alice).unwrap(),
-        daypass::decisions::Origin::new("email"),
+        crate::helpers::by_email(),
         daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("1h").unwrap()),
     )
     .await
-    .err()
-    .expect("refused");
+    .expect_err("refused");
     assert!(err.to_string().contains("your own request"));
     let bob_link = review_path(
         &app.mail()
@@ -313,14 +312,7 @@ async fn concurrent_decisions_make_exactly_one() {
                     daypass::domain::GrantDuration::parse("1h").unwrap(),
                 )
             };
-            daypass::decisions::decide(
-                &ctx,
-                id,
-                &who,
-                daypass::decisions::Origin::new("email"),
-                verdict,
-            )
-            .await
+            crate::helpers::decide(&ctx, id, &who, crate::helpers::by_email(), verdict).await
         }));
     }
     let mut ok = 0;

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use daypass::domain::{Email, GrantDuration, Justification};
 use daypass::policy::{evaluate, Access};
-use daypass::requests::{self, NewAccessRequest};
+use daypass::requests::NewAccessRequest;
 use ed25519_dalek::{Signer, SigningKey};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -109,7 +109,7 @@ impl DiscordTest {
         };
         let justification =
             Justification::parse("INC-77 **urgent** @everyone <script>x</script>", true).unwrap();
-        requests::create(
+        crate::helpers::create_request(
             ctx,
             NewAccessRequest {
                 requester: &who,
@@ -546,11 +546,11 @@ async fn decisions_elsewhere_expiry_and_revoke_edit_the_message_and_remove_stale
     let edit_path = format!("/api/v10/channels/{CHANNEL}/messages/{message}");
 
     // Approved through the email link: the Discord message follows.
-    daypass::decisions::decide(
+    crate::helpers::decide(
         &t.app.ctx,
         id,
         &Email::parse(&t.app.email("alice")).unwrap(),
-        daypass::decisions::Origin::new("email"),
+        crate::helpers::by_email(),
         daypass::decisions::Verdict::Approve(GrantDuration::parse("1h").unwrap()),
     )
     .await
@@ -630,7 +630,7 @@ async fn a_discord_outage_delays_the_message_and_never_loses_it() {
         })
         .await;
         t.app.ctx.clock.advance(Duration::from_secs(61));
-        t.app.ctx.wake_outbox();
+        crate::helpers::wake_outbox(&t.app.ctx);
     }
     t.posted(id).await;
     let statuses: Vec<u16> = t.fake.calls().iter().map(|c| c.status).collect();

@@ -417,7 +417,7 @@ async fn mail_queued_while_smtp_is_down_is_delivered_once_when_it_returns() {
     crate::helpers::wait_for_count(&db, "SELECT COUNT(*) FROM outbox WHERE channel = 'email' AND attempts > 0 AND state = 'pending'", 6).await;
     switch.set_up(true);
     app.ctx.clock.advance(Duration::from_secs(30));
-    app.ctx.wake_outbox();
+    crate::helpers::wake_outbox(&app.ctx);
     for id in &ids {
         for who in ["alice", "bob"] {
             app.mail()
@@ -427,7 +427,7 @@ async fn mail_queued_while_smtp_is_down_is_delivered_once_when_it_returns() {
     }
     // A retry or a restart sends nothing twice.
     app.ctx.clock.advance(Duration::from_secs(600));
-    app.ctx.wake_outbox();
+    crate::helpers::wake_outbox(&app.ctx);
     tokio::time::sleep(Duration::from_millis(500)).await;
     for who in ["alice", "bob"] {
         let mails = app.mail().to(&app.email(who)).await;
@@ -463,7 +463,7 @@ async fn a_permanent_smtp_rejection_is_not_retried_and_is_on_the_record() {
     )
     .await;
     app.ctx.clock.advance(Duration::from_secs(3600));
-    app.ctx.wake_outbox();
+    crate::helpers::wake_outbox(&app.ctx);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let attempts: i64 = sqlx::query_scalar("SELECT SUM(attempts) FROM outbox")
         .fetch_one(&db)
@@ -511,7 +511,7 @@ async fn discord_rate_limits_are_waited_out_and_refused_tokens_not_retried() {
         next - now
     );
     t.app.ctx.clock.advance(Duration::from_secs(61));
-    t.app.ctx.wake_outbox();
+    crate::helpers::wake_outbox(&t.app.ctx);
     t.posted(id).await;
 
     t.fake

@@ -282,11 +282,11 @@ impl TestApp {
 
     /// `who` approves request `id` for `duration`, as from their email link.
     pub async fn approve(&self, id: i64, who: &str, duration: &str) -> daypass::decisions::Decided {
-        daypass::decisions::decide(
+        decide(
             &self.ctx,
             id,
             &daypass::domain::Email::parse(&self.email(who)).unwrap(),
-            daypass::decisions::Origin::new("email"),
+            by_email(),
             daypass::decisions::Verdict::Approve(
                 daypass::domain::GrantDuration::parse(duration).unwrap(),
             ),
@@ -296,9 +296,7 @@ impl TestApp {
     }
 
     pub async fn sweep(&self) -> daypass::scheduler::SweepReport {
-        daypass::scheduler::sweep_now(&self.ctx)
-            .await
-            .expect("sweep")
+        daypass::jobs::sweep_now(&self.ctx).await.expect("sweep")
     }
 }
 
@@ -551,4 +549,41 @@ pub async fn wait_for_count(db: &sqlx::SqlitePool, sql: &'static str, want: i64)
         }
     })
     .await
+}
+
+/// `decisions::decide` as the server runs it: at the clock's now, then applied.
+pub async fn decide(
+    ctx: &Context,
+    id: i64,
+    who: &daypass::domain::Email,
+    origin: daypass::store::Origin<'_>,
+    verdict: daypass::decisions::Verdict,
+) -> Result<daypass::decisions::Decided, daypass::decisions::DecideError> {
+    let now = ctx.clock.now_ms();
+    daypass::decisions::decide(&ctx.store, &ctx.config, id, who, origin, verdict, now)
+        .await
+        .map(|o| ctx.apply(o))
+}
+
+/// `requests::create` as the server runs it: at the clock's now, then applied.
+pub async fn create_request(
+    ctx: &Context,
+    request: daypass::requests::NewAccessRequest<'_>,
+) -> Result<i64, daypass::requests::RequestError> {
+    let now = ctx.clock.now_ms();
+    daypass::requests::create(&ctx.store, &ctx.config, &ctx.secret, request, now)
+        .await
+        .map(|o| ctx.apply(o))
+}
+
+/// Wakes every outbox worker (after a test changes what a channel answers).
+pub fn wake_outbox(ctx: &Context) {
+    for &c in daypass::store::Channel::ALL {
+        ctx.outbox_wakeup(c).notify_one();
+    }
+}
+
+/// An origin for decisions made from a review link in an email.
+pub fn by_email() -> daypass::store::Origin<'static> {
+    daypass::store::Origin::new(daypass::store::Via::Email)
 }

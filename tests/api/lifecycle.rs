@@ -1,7 +1,8 @@
 //! Extend, end early, cancel, warnings, reminders, escalation and quorum.
 use std::time::Duration;
 
-use daypass::decisions::{decide, DecideError, Origin, Verdict};
+use crate::helpers::decide;
+use daypass::decisions::{DecideError, Verdict};
 use daypass::domain::{Email, GrantDuration, Reason};
 use reqwest::StatusCode;
 
@@ -27,7 +28,7 @@ async fn decide_as(
         &app.ctx,
         id,
         &email(&app.email(who)),
-        Origin::new("email"),
+        crate::helpers::by_email(),
         verdict,
     )
     .await
@@ -58,7 +59,7 @@ async fn console_request(app: &TestApp, who: &str) -> i64 {
         panic!("console is on request")
     };
     let justification = daypass::domain::Justification::parse("migration check", true).unwrap();
-    daypass::requests::create(
+    crate::helpers::create_request(
         ctx,
         daypass::requests::NewAccessRequest {
             requester: &requester,
@@ -252,8 +253,7 @@ async fn an_extension_of_access_that_ended_meanwhile_expires_unapproved() {
     app.ctx.clock.advance(Duration::from_secs(16 * 60));
     let err = decide_as(&app, ext, "bob", approve("1h"))
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(
         matches!(
             err,
@@ -432,7 +432,7 @@ async fn a_quorum_needs_distinct_approvers_takes_the_shortest_duration_and_one_d
     )
     .await
     .unwrap();
-    assert_eq!(denied.request.state, "denied");
+    assert_eq!(denied.request.state, daypass::store::RequestState::Denied);
     let grants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grants WHERE request_id = ?")
         .bind(id3)
         .fetch_one(&app.db().await)
@@ -511,9 +511,11 @@ async fn discord_shows_the_quorum_and_the_cancellation() {
 
     let id2 = t.request(&t.app.email("dave"), None).await;
     let (_, message2) = t.posted(id2).await;
-    daypass::requests::cancel(&t.app.ctx, id2, &email(&t.app.email("dave")), None)
-        .await
-        .unwrap();
+    let ctx = &t.app.ctx;
+    let dave = email(&t.app.email("dave"));
+    let now = ctx.clock.now_ms();
+    let cancelled = daypass::requests::cancel(&ctx.store, &ctx.config, id2, &dave, None, now);
+    ctx.apply(cancelled.await.unwrap());
     let path = format!("/api/v10/channels/555000000000000001/messages/{message2}");
     let edit = t
         .fake

@@ -5,8 +5,9 @@ use std::sync::{Arc, Mutex};
 use daypass::access_cache::AccessCache;
 use daypass::clock::Clock;
 use daypass::config::Config;
-use daypass::decisions::{self, DecideError, Origin, Verdict};
+use daypass::decisions::{DecideError, Verdict};
 use daypass::domain::{Email, GrantDuration};
+use daypass::store::{Origin, Via};
 use reqwest::StatusCode;
 
 use crate::discord::DiscordTest;
@@ -155,7 +156,8 @@ async fn an_approver_cannot_approve_their_own_request_under_a_sub_address() {
         Verdict::Approve(GrantDuration::parse("1h").unwrap()),
         Verdict::Deny(Default::default()),
     ] {
-        let res = decisions::decide(&app.ctx, id, &alice, Origin::new("email"), verdict).await;
+        let res =
+            crate::helpers::decide(&app.ctx, id, &alice, crate::helpers::by_email(), verdict).await;
         assert!(
             matches!(res, Err(DecideError::NotAllowed(_))),
             "{:?}",
@@ -486,14 +488,15 @@ async fn a_revoke_is_never_undone_by_the_audit_log_follower() {
                 &ctx.config,
                 *id,
                 who,
-                Origin::new("web"),
+                Origin::new(Via::Web),
                 None,
                 ctx.clock.now_ms(),
             )
             .await
             .unwrap();
-            cache.put_grant(&g);
-            ctx.cache.put_grant(&g);
+            // The follower's cache gets what the server's step gives its own.
+            cache.put_grant(g.value());
+            ctx.apply(g);
             revoked.lock().unwrap().push((who.clone(), *id));
         }
         follower.await.unwrap().unwrap();
