@@ -101,9 +101,10 @@ impl fmt::Display for GrantDuration {
     }
 }
 
-/// The durations offered to choose from, never longer than `max` (which is always offered).
+/// The durations offered to choose from (a wish on the request form, a choice on the review
+/// page and in chat), short ones too, never longer than `max` (which is always offered).
 pub fn presets(max: GrantDuration) -> Vec<GrantDuration> {
-    let mut out: Vec<GrantDuration> = ["15m", "1h", "4h", "8h", "24h"]
+    let mut out: Vec<GrantDuration> = ["5m", "15m", "30m", "1h", "2h", "4h", "8h", "24h"]
         .iter()
         .filter_map(|p| GrantDuration::parse(p).ok())
         .filter(|d| *d < max)

@@ -16,7 +16,7 @@ use super::layout::{csrf_field, page, when, Frame};
 use super::rd;
 use crate::config::{Application, Temporary};
 use crate::context::Context;
-use crate::domain::{GrantDuration, Justification};
+use crate::domain::{presets, GrantDuration, Justification};
 use crate::policy::{evaluate, Access};
 use crate::rate_limit;
 use crate::requests::{self, NewAccessRequest, RequestError};
@@ -116,17 +116,6 @@ pub async fn show_form(
     ))
 }
 
-/// The lengths a requester may wish for: short ones too, and never more than the policy allows.
-pub fn wish_choices(max: GrantDuration) -> Vec<GrantDuration> {
-    let mut out: Vec<GrantDuration> = ["5m", "15m", "30m", "1h", "2h", "4h", "8h"]
-        .iter()
-        .filter_map(|p| GrantDuration::parse(p).ok())
-        .filter(|d| *d < max)
-        .collect();
-    out.push(max);
-    out
-}
-
 /// The request form, refilled with what was typed (`justification`, `duration`), under an
 /// error or a notice.
 fn form_page(
@@ -151,7 +140,7 @@ fn form_page(
             label for="duration" { "How long do you need? (optional)" }
             select #duration name="duration" {
                 option value="" selected[duration.is_empty()] { "Let the approver choose" }
-                @for d in wish_choices(t.max_duration) {
+                @for d in presets(t.max_duration) {
                     @let v = d.to_string();
                     option value=(v) selected[duration == v] { (v) }
                 }

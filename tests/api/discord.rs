@@ -312,7 +312,7 @@ async fn a_request_posts_one_message_with_a_duration_menu_and_both_buttons() {
         .collect();
     assert_eq!(
         options,
-        ["15m", "1h", "4h", "8h"],
+        ["5m", "15m", "30m", "1h", "2h", "4h", "8h"],
         "only durations up to the policy's 8h"
     );
     let ids = custom_ids(&body);

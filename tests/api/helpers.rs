@@ -323,6 +323,14 @@ impl Resp {
             .unwrap_or("")
     }
 
+    /// The id of the request a `303 → /requests/{id}` answer leads to.
+    pub fn request_id(&self) -> i64 {
+        self.location()
+            .trim_start_matches("/requests/")
+            .parse()
+            .unwrap_or_else(|_| panic!("not a request's page: {:?} {}", self.location(), self.body))
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }

@@ -288,11 +288,7 @@ async fn a_justification_cannot_swallow_the_approvers_review_link() {
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let id: i64 = res
-        .location()
-        .trim_start_matches("/requests/")
-        .parse()
-        .unwrap();
+    let id = res.request_id();
     let mail = app
         .mail()
         .wait_for(&app.email("bob"), &format!("#{id}:"))
@@ -326,11 +322,7 @@ async fn a_quorum_counts_only_approvers_still_in_the_config() {
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let id: i64 = res
-        .location()
-        .trim_start_matches("/requests/")
-        .parse()
-        .unwrap();
+    let id = res.request_id();
     let first = app.approve(id, "alice", "1h").await;
     assert_eq!(first.waiting, Some((1, 2)));
     // Alice leaves the console's approvers; esc takes her place. Restart with that config.
