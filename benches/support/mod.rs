@@ -103,6 +103,8 @@ pub struct Nginx {
     pub bare_port: u16,
 }
 
+/// nginx as one process (`master_process off`: its single worker is the process itself), so
+/// killing it leaves no worker behind.
 impl Drop for Nginx {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -125,7 +127,7 @@ impl Nginx {
             )
         };
         let conf = format!(
-            "daemon off; worker_processes 1; pid {p}/nginx.pid; error_log {p}/error.log warn;
+            "daemon off; master_process off; pid {p}/nginx.pid; error_log {p}/error.log warn;
              events {{ worker_connections 1024; }}
              http {{ access_log off; client_body_temp_path {p}/b; proxy_temp_path {p}/p; fastcgi_temp_path {p}/f;
                uwsgi_temp_path {p}/u; scgi_temp_path {p}/s;

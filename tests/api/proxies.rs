@@ -97,7 +97,7 @@ async fn start_nginx(app: &TestApp, upstream: u16) -> (Child, u16) {
         .replace("grafana.example.com", "grafana.test");
     let d = dir.display();
     let conf = format!(
-        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+        "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
          events {{ worker_connections 256; }}\n\
          http {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
          fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n{servers}\n}}\n"
@@ -118,7 +118,34 @@ async fn start_nginx(app: &TestApp, upstream: u16) -> (Child, u16) {
         .spawn()
         .expect("start nginx");
     wait_for_port(port, &mut child, "nginx").await;
+    // One process, no workers of its own: stopping it (kill_on_drop, even when a test fails)
+    // leaves nothing running. A master's workers outlive a killed master.
+    let pid = child.id().expect("nginx runs");
+    assert!(
+        children_of(pid).is_empty(),
+        "nginx runs as one process (master_process off)"
+    );
     (child, port)
+}
+
+/// The processes whose parent is `pid`, from /proc.
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // The fields after the command name (which may hold spaces) in parentheses.
+                    let rest = stat.rsplit_once(')')?.1;
+                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
+        })
+        .collect()
 }
 
 /// The shipped `config/proxies/Caddyfile`, pointed at this test's ports.
