@@ -14,6 +14,7 @@ use crate::config::{Config, DiscordMode};
 use crate::context::Context;
 use crate::discord::Discord;
 use crate::notify::email::Mailer;
+use crate::slack::Slack;
 use crate::store::Channel;
 use crate::store::Store;
 use crate::{jobs, notify, scheduler, secret, web};
@@ -54,6 +55,7 @@ impl App {
         let mailer =
             Mailer::new(&config.email).context("email: cannot set up the mail transport")?;
         let discord = Discord::from_config(&config.discord)?;
+        let slack = Slack::from_config(&config.slack)?;
         let now = clock.now_ms();
         // Before the cache is loaded from the database, which then holds the result: the
         // change needs no applying (and the outbox workers look at their queues when they start).
@@ -77,6 +79,7 @@ impl App {
             secret,
             mailer,
             discord,
+            slack,
             limits: Default::default(),
             last_sweep_ms: std::sync::atomic::AtomicI64::new(now),
             outbox_wakeups: Channel::ALL.iter().map(|_| Notify::new()).collect(),

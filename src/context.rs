@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::discord::Discord;
 use crate::notify::email::Mailer;
+use crate::slack::Slack;
 use crate::store::{Channel, Store};
 
 pub struct Context {
@@ -23,6 +24,8 @@ pub struct Context {
     pub mailer: Mailer,
     /// Set when `discord.enabled`.
     pub discord: Option<Discord>,
+    /// Set when `slack.enabled`.
+    pub slack: Option<Slack>,
     pub limits: crate::rate_limit::RateLimiter,
     /// When the scheduler last finished a sweep (ms), for /healthz and /metrics.
     pub last_sweep_ms: AtomicI64,
@@ -67,6 +70,7 @@ impl Context {
     pub fn chat(&self, channel: Channel) -> Option<&dyn Chat> {
         match channel {
             Channel::Discord => self.discord.as_ref().map(|d| d as &dyn Chat),
+            Channel::Slack => self.slack.as_ref().map(|s| s as &dyn Chat),
             Channel::Email => None,
         }
     }

@@ -353,6 +353,7 @@ mod tests {
             next_reminder_at: None,
             reminders_sent: 0,
             escalated_at: None,
+            slack_message_ts: None,
         }
     }
 

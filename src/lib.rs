@@ -25,6 +25,7 @@ pub mod request_view;
 pub mod requests;
 pub mod scheduler;
 pub mod secret;
+pub mod slack;
 pub mod store;
 pub mod telemetry;
 pub mod tokens;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::domain::{Email, GrantDuration};
-pub use raw::{Decision, DiscordMode, IdentityMode, SmtpTls, TransportKind};
+pub use raw::{Decision, DiscordMode, IdentityMode, SlackMode, SmtpTls, TransportKind};
 
 /// A config problem, naming the key that is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +37,7 @@ pub struct Config {
     pub identity: IdentityConfig,
     pub email: EmailConfig,
     pub discord: DiscordConfig,
+    pub slack: SlackConfig,
     pub sweep_every: Duration,
     /// How long before a grant ends its holder is warned.
     pub warn_before: Duration,
@@ -173,10 +174,24 @@ pub struct DiscordConfig {
     pub api_base: String,
 }
 
+#[derive(Clone, Debug)]
+pub struct SlackConfig {
+    pub enabled: bool,
+    pub bot_token: SecretSource,
+    pub signing_secret: SecretSource,
+    pub channel_id: String,
+    pub mode: SlackMode,
+    pub app_token: SecretSource,
+    /// Slack's Web API, `https://slack.com/api` (tests point it at a stand-in).
+    pub api_base: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Approver {
     pub email: Email,
     pub discord_id: Option<String>,
+    /// A Slack user id such as `U0123ABCD`: how daypass knows who clicked in Slack.
+    pub slack_id: Option<String>,
 }
 
 #[derive(Clone, Debug)]

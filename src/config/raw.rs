@@ -15,6 +15,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub discord: RawDiscord,
     #[serde(default)]
+    pub slack: RawSlack,
+    #[serde(default)]
     pub scheduler: RawScheduler,
     #[serde(default)]
     pub approvers: Vec<RawApprover>,
@@ -176,6 +178,44 @@ impl Default for RawDiscord {
     }
 }
 
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum SlackMode {
+    #[default]
+    Http,
+    Socket,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSlack {
+    pub enabled: bool,
+    pub bot_token_env: String,
+    pub bot_token_file: Option<String>,
+    pub signing_secret_env: String,
+    pub signing_secret_file: Option<String>,
+    pub channel_id: String,
+    pub mode: SlackMode,
+    pub app_token_env: String,
+    pub api_base: String,
+}
+
+impl Default for RawSlack {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            bot_token_env: "DAYPASS_SLACK_BOT_TOKEN".into(),
+            bot_token_file: None,
+            signing_secret_env: "DAYPASS_SLACK_SIGNING_SECRET".into(),
+            signing_secret_file: None,
+            channel_id: String::new(),
+            mode: SlackMode::Http,
+            app_token_env: "DAYPASS_SLACK_APP_TOKEN".into(),
+            api_base: "https://slack.com/api".into(),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawScheduler {
@@ -199,6 +239,7 @@ impl Default for RawScheduler {
 pub struct RawApprover {
     pub email: String,
     pub discord_id: Option<String>,
+    pub slack_id: Option<String>,
 }
 
 #[derive(Deserialize)]

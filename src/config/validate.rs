@@ -41,6 +41,7 @@ pub fn validate(raw: RawConfig) -> Result<Config> {
         identity: identity(raw.identity)?,
         email: email(raw.email)?,
         discord: discord(raw.discord, &approvers)?,
+        slack: slack(raw.slack, &approvers)?,
         sweep_every: positive("scheduler.sweep_every", &raw.scheduler.sweep_every)?,
         warn_before: positive("scheduler.warn_before", &raw.scheduler.warn_before)?,
         remind_after: positive("scheduler.remind_after", &raw.scheduler.remind_after)?,
@@ -258,6 +259,50 @@ fn discord(raw: RawDiscord, approvers: &[Approver]) -> Result<DiscordConfig> {
     })
 }
 
+fn slack(raw: RawSlack, approvers: &[Approver]) -> Result<SlackConfig> {
+    if raw.enabled {
+        if !is_slack_id(&raw.channel_id) {
+            return Err(ConfigError::new(
+                "slack.channel_id",
+                "must be a channel id such as C0123ABCD (in Slack: the channel's details, at the bottom)",
+            ));
+        }
+        if url::Url::parse(&raw.api_base).is_err() {
+            return Err(ConfigError::new("slack.api_base", "not a URL"));
+        }
+        if raw.mode == SlackMode::Socket {
+            return Err(ConfigError::new(
+                "slack.mode",
+                "socket mode is not available yet; use \"http\" with the interactivity URL <public_url>/slack/interactions",
+            ));
+        }
+        if !approvers.iter().any(|a| a.slack_id.is_some()) {
+            return Err(ConfigError::new(
+                "approvers",
+                "Slack is enabled but no approver has a slack_id",
+            ));
+        }
+    }
+    Ok(SlackConfig {
+        enabled: raw.enabled,
+        bot_token: secret(raw.bot_token_env, raw.bot_token_file),
+        signing_secret: secret(raw.signing_secret_env, raw.signing_secret_file),
+        channel_id: raw.channel_id,
+        mode: raw.mode,
+        app_token: secret(raw.app_token_env, None),
+        api_base: raw.api_base.trim_end_matches('/').to_string(),
+    })
+}
+
+/// Slack's ids: a capital letter, then capitals and digits (`C0123ABCD`, `U0123ABCD`).
+fn is_slack_id(s: &str) -> bool {
+    s.len() >= 3
+        && s.len() <= 24
+        && s.starts_with(|c: char| c.is_ascii_uppercase())
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
 fn is_snowflake(s: &str) -> bool {
     !s.is_empty() && s.len() <= 20 && s.chars().all(|c| c.is_ascii_digit())
 }
@@ -287,9 +332,18 @@ fn approvers(raw: Vec<RawApprover>) -> Result<Vec<Approver>> {
                 ));
             }
         }
+        if let Some(id) = &a.slack_id {
+            if !is_slack_id(id) {
+                return Err(ConfigError::new(
+                    format!("approvers[{i}].slack_id"),
+                    format!("`{id}` is not a Slack user id (like U0123ABCD)"),
+                ));
+            }
+        }
         out.push(Approver {
             email,
             discord_id: a.discord_id,
+            slack_id: a.slack_id,
         });
     }
     Ok(out)

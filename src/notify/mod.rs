@@ -116,26 +116,38 @@ pub async fn enqueue_all(
                 Channel::Email,
             ));
         }
-        if config.discord.enabled {
-            // An extension decided also changes the original request's message (its expiry).
-            let also = match event {
-                Event::RequestDecided {
-                    grant: Some(g),
-                    request,
-                    ..
-                } if request.extends_grant_id.is_some() => Some(g.request_id),
-                _ => None,
-            };
-            // Rendered when sent, from the request as it is then: the message always shows the
-            // latest state, however late the delivery.
+        // Every chat service shows each request in one message, rendered when sent from the
+        // request as it is then: the message always shows the latest state, however late.
+        let chats = [
+            (
+                config.discord.enabled,
+                &config.discord.channel_id,
+                Channel::Discord,
+            ),
+            (
+                config.slack.enabled,
+                &config.slack.channel_id,
+                Channel::Slack,
+            ),
+        ];
+        // An extension decided also changes the original request's message (its expiry).
+        let also = match event {
+            Event::RequestDecided {
+                grant: Some(g),
+                request,
+                ..
+            } if request.extends_grant_id.is_some() => Some(g.request_id),
+            _ => None,
+        };
+        for (_, to, channel) in chats.into_iter().filter(|(on, _, _)| *on) {
             for request_id in event.request_id().into_iter().chain(also) {
                 let payload = serde_json::json!({ "request_id": request_id }).to_string();
                 rows.push((
                     "sync_request",
-                    config.discord.channel_id.clone(),
+                    to.clone(),
                     payload,
                     Some(request_id),
-                    Channel::Discord,
+                    channel,
                 ));
             }
         }

@@ -101,6 +101,7 @@ async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
                 let origin = match row.channel {
                     Channel::Email => Via::Email,
                     Channel::Discord => Via::Discord,
+                    Channel::Slack => Via::Slack,
                 };
                 let audit = NewAudit {
                     request_id: row.request_id,

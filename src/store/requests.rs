@@ -27,6 +27,8 @@ pub struct RequestRow {
     pub next_reminder_at: Option<i64>,
     pub reminders_sent: i64,
     pub escalated_at: Option<i64>,
+    /// The Slack message (its `ts`) that shows this request, once posted.
+    pub slack_message_ts: Option<String>,
 }
 
 impl RequestRow {
@@ -40,6 +42,7 @@ impl RequestRow {
     pub fn chat_message_id(&self, channel: Channel) -> Option<&str> {
         match channel {
             Channel::Discord => self.discord_message_id.as_deref(),
+            Channel::Slack => self.slack_message_ts.as_deref(),
             Channel::Email => None,
         }
     }
@@ -63,7 +66,7 @@ pub struct NewRequest<'a> {
 
 pub(super) const COLUMNS: &str = "id, app_slug, policy_name, requester, justification, wished_ms, max_ms, \
      redirect_to, state, created_at, expires_at, decided_at, decided_by, decided_via, reason, discord_message_id, \
-     extends_grant_id, approvals_needed, next_reminder_at, reminders_sent, escalated_at";
+     extends_grant_id, approvals_needed, next_reminder_at, reminders_sent, escalated_at, slack_message_ts";
 
 impl Store {
     pub async fn insert_request(
@@ -132,6 +135,7 @@ impl Store {
     ) -> sqlx::Result<()> {
         let sql = match channel {
             Channel::Discord => "UPDATE access_requests SET discord_message_id = ? WHERE id = ?",
+            Channel::Slack => "UPDATE access_requests SET slack_message_ts = ? WHERE id = ?",
             Channel::Email => return Ok(()),
         };
         sqlx::query(sql)

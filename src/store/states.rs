@@ -125,6 +125,7 @@ text_enum! {
         /// A review link from an email.
         Email = "email",
         Discord = "discord",
+        Slack = "slack",
         Web = "web",
         Cli = "cli",
         Scheduler = "scheduler",
@@ -136,6 +137,7 @@ text_enum! {
     Channel {
         Email = "email",
         Discord = "discord",
+        Slack = "slack",
     }
 }
 

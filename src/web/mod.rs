@@ -17,6 +17,7 @@ mod refusal_page;
 mod request_pages;
 mod review_pages;
 mod serve;
+mod slack_endpoint;
 mod status_page;
 
 use std::sync::Arc;
@@ -78,6 +79,7 @@ pub fn router(ctx: Arc<Context>) -> FrontDoor {
             "/discord/interactions",
             post(discord_endpoint::interactions),
         )
+        .route("/slack/interactions", post(slack_endpoint::interactions))
         .merge(pages)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(ctx.clone());
