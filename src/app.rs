@@ -129,6 +129,13 @@ impl App {
                 ))
             })
             .collect();
+        let socket = match &ctx.slack {
+            Some(s) if s.app_token.is_some() => Some(tokio::spawn(crate::slack::socket::run(
+                ctx.clone(),
+                stop_rx.clone(),
+            ))),
+            _ => None,
+        };
         let follower = tokio::spawn(jobs::follow_audit_log(ctx.clone(), stop_rx));
         let mut sched = jobs::start(ctx.clone()).await?;
         let gateway = match &ctx.discord {
@@ -159,6 +166,9 @@ impl App {
             }
         }
         let _ = follower.await;
+        if let Some(s) = socket {
+            let _ = s.await;
+        }
         if let Some(g) = gateway {
             g.abort();
         }

@@ -181,6 +181,7 @@ pub struct SlackConfig {
     pub signing_secret: SecretSource,
     pub channel_id: String,
     pub mode: SlackMode,
+    /// The app-level token (`xapp-…`, scope `connections:write`) that opens Socket Mode.
     pub app_token: SecretSource,
     /// Slack's Web API, `https://slack.com/api` (tests point it at a stand-in).
     pub api_base: String,

@@ -197,6 +197,7 @@ pub struct RawSlack {
     pub channel_id: String,
     pub mode: SlackMode,
     pub app_token_env: String,
+    pub app_token_file: Option<String>,
     pub api_base: String,
 }
 
@@ -211,6 +212,7 @@ impl Default for RawSlack {
             channel_id: String::new(),
             mode: SlackMode::Http,
             app_token_env: "DAYPASS_SLACK_APP_TOKEN".into(),
+            app_token_file: None,
             api_base: "https://slack.com/api".into(),
         }
     }

@@ -270,12 +270,6 @@ fn slack(raw: RawSlack, approvers: &[Approver]) -> Result<SlackConfig> {
         if url::Url::parse(&raw.api_base).is_err() {
             return Err(ConfigError::new("slack.api_base", "not a URL"));
         }
-        if raw.mode == SlackMode::Socket {
-            return Err(ConfigError::new(
-                "slack.mode",
-                "socket mode is not available yet; use \"http\" with the interactivity URL <public_url>/slack/interactions",
-            ));
-        }
         if !approvers.iter().any(|a| a.slack_id.is_some()) {
             return Err(ConfigError::new(
                 "approvers",
@@ -289,7 +283,7 @@ fn slack(raw: RawSlack, approvers: &[Approver]) -> Result<SlackConfig> {
         signing_secret: secret(raw.signing_secret_env, raw.signing_secret_file),
         channel_id: raw.channel_id,
         mode: raw.mode,
-        app_token: secret(raw.app_token_env, None),
+        app_token: secret(raw.app_token_env, raw.app_token_file),
         api_base: raw.api_base.trim_end_matches('/').to_string(),
     })
 }

@@ -49,11 +49,26 @@ impl SlackClient {
 
     /// Calls Web API `method` with a JSON body; the answer when Slack says `ok`.
     pub async fn call(&self, method: &str, body: &Value) -> Result<Value, SendError> {
+        self.call_as(&self.token, method, body).await
+    }
+
+    /// Asks for a Socket Mode WebSocket URL with the app-level token.
+    pub async fn open_connection(&self, app_token: &str) -> Result<String, SendError> {
+        let answer = self
+            .call_as(app_token, "apps.connections.open", &json!({}))
+            .await?;
+        answer["url"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| SendError::temporary("Slack's apps.connections.open answer has no url"))
+    }
+
+    async fn call_as(&self, token: &str, method: &str, body: &Value) -> Result<Value, SendError> {
         let url = format!("{}/{method}", self.api_base);
         let response = self
             .http
             .post(&url)
-            .bearer_auth(&self.token)
+            .bearer_auth(token)
             .json(body)
             .send()
             .await

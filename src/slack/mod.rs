@@ -5,9 +5,10 @@
 pub mod client;
 pub mod interactions;
 pub mod message;
+pub mod socket;
 
 use crate::chat::{Chat, Sent};
-use crate::config::SlackConfig;
+use crate::config::{SlackConfig, SlackMode};
 use crate::request_view::RequestView;
 use crate::store::Channel;
 use client::SlackClient;
@@ -15,8 +16,10 @@ use client::SlackClient;
 /// What daypass needs to talk to Slack, built once at start when `slack.enabled`.
 pub struct Slack {
     pub client: SlackClient,
-    /// The app's signing secret: every interaction is checked against it.
+    /// The app's signing secret: every interaction over HTTP is checked against it.
     pub signing_secret: Vec<u8>,
+    /// The app-level token, in Socket Mode.
+    pub app_token: Option<String>,
 }
 
 impl Slack {
@@ -32,10 +35,18 @@ impl Slack {
                 .ok_or_else(|| anyhow::anyhow!("slack.{key}_env: set ${} ", source.env))
         };
         let token = read(&config.bot_token, "bot_token")?;
-        let signing_secret = read(&config.signing_secret, "signing_secret")?.into_bytes();
+        let (signing_secret, app_token) = match config.mode {
+            SlackMode::Http => (
+                read(&config.signing_secret, "signing_secret")?.into_bytes(),
+                None,
+            ),
+            // Socket Mode needs no public URL, so no signed requests arrive at all.
+            SlackMode::Socket => (Vec::new(), Some(read(&config.app_token, "app_token")?)),
+        };
         Ok(Some(Self {
             client: SlackClient::new(config, token)?,
             signing_secret,
+            app_token,
         }))
     }
 }

@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 pub const TOKEN: &str = "xoxb-test-token";
+pub const APP_TOKEN: &str = "xapp-test-token";
 
 #[derive(Clone, Debug)]
 pub struct Call {
@@ -31,6 +32,8 @@ struct FakeState {
     calls: Mutex<Vec<Call>>,
     forced: Mutex<VecDeque<Forced>>,
     next_ts: AtomicU64,
+    /// What `apps.connections.open` hands out (a local WebSocket server's URL).
+    socket_url: Mutex<String>,
 }
 
 pub struct FakeSlack {
@@ -44,8 +47,13 @@ async fn api(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
+    let token = if method == "apps.connections.open" {
+        APP_TOKEN
+    } else {
+        TOKEN
+    };
     let authorized = headers.get("authorization").and_then(|v| v.to_str().ok())
-        == Some(&format!("Bearer {TOKEN}"));
+        == Some(&format!("Bearer {token}"));
     let forced = if authorized {
         s.forced.lock().unwrap().pop_front()
     } else {
@@ -77,6 +85,9 @@ async fn api(
             "text": body["text"] }),
         ),
         "views.open" => Json(json!({ "ok": true, "view": { "id": "V0001" } })),
+        "apps.connections.open" => {
+            Json(json!({ "ok": true, "url": s.socket_url.lock().unwrap().clone() }))
+        }
         _ => Json(json!({ "ok": false, "error": "unknown_method" })),
     }
     .into_response()
@@ -102,6 +113,10 @@ impl FakeSlack {
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Self { url, state }
+    }
+
+    pub fn set_socket_url(&self, url: &str) {
+        *self.state.socket_url.lock().unwrap() = url.to_string();
     }
 
     pub fn calls(&self) -> Vec<Call> {

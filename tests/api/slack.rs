@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::fake_slack::{action_ids, shows, status_of, FakeSlack, TOKEN};
+use crate::fake_slack::{action_ids, shows, status_of, FakeSlack, APP_TOKEN, TOKEN};
 use crate::helpers::{TestApp, BASE};
 use crate::requests::make_request;
 
@@ -25,10 +25,15 @@ struct SlackTest {
 
 impl SlackTest {
     async fn start() -> Self {
-        let fake = FakeSlack::start().await;
+        Self::start_with(FakeSlack::start().await, "").await
+    }
+
+    /// With more `[slack]` keys (`extra`) and a stand-in Slack that is already running.
+    async fn start_with(fake: FakeSlack, extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("slack-token"), TOKEN).unwrap();
         std::fs::write(dir.path().join("slack-secret"), SECRET).unwrap();
+        std::fs::write(dir.path().join("slack-app-token"), APP_TOKEN).unwrap();
         let base = BASE
             .replace(
                 "discord_id = \"1001\"",
@@ -41,7 +46,7 @@ impl SlackTest {
         let slack = format!(
             "[slack]\nenabled = true\nchannel_id = \"{CHANNEL}\"\napi_base = \"{}/api\"\n\
              bot_token_env = \"DAYPASS_TEST_UNSET\"\nbot_token_file = \"{{dir}}/slack-token\"\n\
-             signing_secret_env = \"DAYPASS_TEST_UNSET\"\nsigning_secret_file = \"{{dir}}/slack-secret\"\n",
+             signing_secret_env = \"DAYPASS_TEST_UNSET\"\nsigning_secret_file = \"{{dir}}/slack-secret\"\n{extra}",
             fake.url
         );
         let app = TestApp::spawn_full(
@@ -442,4 +447,146 @@ async fn a_decision_by_email_updates_the_slack_message() {
         .await;
     assert!(status_of(&updated).contains("for 2h"));
     assert_eq!(action_ids(&updated), ["revoke"]);
+}
+
+/// A local WebSocket server speaking Socket Mode: says hello on each connection, sends the
+/// envelopes it is given, and records what daypass sends back.
+struct SocketServer {
+    url: String,
+    envelopes: tokio::sync::mpsc::UnboundedSender<Value>,
+    received: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SocketServer {
+    async fn start() -> Self {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/link/?ticket=t", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+        let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (got, count) = (received.clone(), connections.clone());
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                    continue;
+                };
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let hello = json!({ "type": "hello", "num_connections": 1,
+                    "connection_info": { "app_id": "A0001" } });
+                if ws.send(Message::Text(hello.to_string())).await.is_err() {
+                    continue;
+                }
+                let mut rx = rx.lock().await;
+                loop {
+                    tokio::select! {
+                        Some(envelope) = rx.recv() => {
+                            let _ = ws.send(Message::Text(envelope.to_string())).await;
+                        }
+                        frame = ws.next() => match frame {
+                            Some(Ok(Message::Text(t))) => {
+                                got.lock().unwrap().push(serde_json::from_str(&t).unwrap_or(Value::Null));
+                            }
+                            Some(Ok(_)) => {}
+                            _ => break,
+                        }
+                    }
+                }
+            }
+        });
+        Self {
+            url,
+            envelopes: tx,
+            received,
+            connections,
+        }
+    }
+
+    fn send(&self, envelope: Value) {
+        self.envelopes.send(envelope).unwrap();
+    }
+
+    /// Waits (at most 10 s) for daypass's acknowledgement of `envelope_id`.
+    async fn ack_of(&self, envelope_id: &str) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(ack) = self
+                .received
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|m| m["envelope_id"] == envelope_id)
+            {
+                return ack.clone();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no acknowledgement of {envelope_id}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn wait_for_connections(&self, n: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.connections.load(std::sync::atomic::Ordering::SeqCst) < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "daypass did not open connection {n}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn socket_mode_takes_clicks_over_a_websocket_with_no_public_url() {
+    let fake = FakeSlack::start().await;
+    let socket = SocketServer::start().await;
+    fake.set_socket_url(&socket.url);
+    let t = SlackTest::start_with(
+        fake,
+        "mode = \"socket\"\napp_token_env = \"DAYPASS_TEST_UNSET\"\napp_token_file = \"{dir}/slack-app-token\"\n",
+    )
+    .await;
+    socket.wait_for_connections(1).await;
+    let id = t.request("carol").await;
+    let (_, ts) = t.posted(id).await;
+    // Nothing is taken over HTTP in Socket Mode, even signed.
+    assert_eq!(
+        t.send(&t.approve(BOB, id, 60)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(t.app.request_state(id).await, "pending");
+
+    socket.send(json!({ "envelope_id": "env-1", "type": "interactive",
+        "accepts_response_payload": true, "payload": t.approve(BOB, id, 15) }));
+    assert_eq!(
+        socket.ack_of("env-1").await,
+        json!({ "envelope_id": "env-1" })
+    );
+    assert_eq!(t.app.request_state(id).await, "approved");
+    t.updated(&ts, "approved over the socket", |s| s.contains("for 15m"))
+        .await;
+
+    // Slack asks for a fresh connection: daypass opens one and keeps taking clicks.
+    socket.send(json!({ "type": "disconnect", "reason": "refresh_requested" }));
+    socket.wait_for_connections(2).await;
+    let id2 = t.request("dave").await;
+    t.posted(id2).await;
+    let deny = json!({
+        "type": "view_submission", "user": { "id": ALICE }, "trigger_id": "socket-submit",
+        "view": { "callback_id": format!("daypass:deny:{id2}"),
+                  "state": { "values": { "reason": { "reason": { "value": "not today" } } } } },
+    });
+    socket.send(json!({ "envelope_id": "env-2", "type": "interactive",
+        "accepts_response_payload": true, "payload": deny }));
+    assert_eq!(
+        socket.ack_of("env-2").await,
+        json!({ "envelope_id": "env-2" })
+    );
+    assert_eq!(t.app.request_state(id2).await, "denied");
 }
