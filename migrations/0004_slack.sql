@@ -1,5 +1,8 @@
 -- Slack beside Discord: the Slack message that shows a request, and a third outbox channel.
+-- Each chat message is kept with the channel it was posted in (applications may name their own).
 ALTER TABLE access_requests ADD COLUMN slack_message_ts TEXT;
+ALTER TABLE access_requests ADD COLUMN slack_channel_id TEXT;
+ALTER TABLE access_requests ADD COLUMN discord_channel_id TEXT;
 
 -- SQLite cannot change a CHECK constraint in place: the outbox is rebuilt to allow 'slack'.
 CREATE TABLE outbox_new (

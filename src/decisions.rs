@@ -354,6 +354,8 @@ mod tests {
             reminders_sent: 0,
             escalated_at: None,
             slack_message_ts: None,
+            slack_channel_id: None,
+            discord_channel_id: None,
         }
     }
 

@@ -18,12 +18,14 @@ pub trait Chat: Send + Sync {
     /// The outbox channel this service's messages go through.
     fn channel(&self) -> Channel;
 
-    /// Makes the request's message show `view` as of `now`: posts it when `message_id` is
-    /// `None` and returns the new message's id, edits it otherwise (and returns `None`).
+    /// Makes the request's message show `view` as of `now`: edits it where it is (`existing`:
+    /// its chat channel, unset meaning the configured one, and its id) and returns `None`, or
+    /// posts it in chat channel `target` and returns the new message's id.
     fn show<'a>(
         &'a self,
         view: &'a RequestView,
-        message_id: Option<&'a str>,
+        target: &'a str,
+        existing: Option<(Option<&'a str>, &'a str)>,
         now: i64,
     ) -> Sent<'a, Option<String>>;
 }

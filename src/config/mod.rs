@@ -201,7 +201,42 @@ pub struct Application {
     pub name: String,
     /// Lower-cased `host` or `host:port`.
     pub host: String,
+    pub notify: Notify,
     pub policies: Vec<Policy>,
+}
+
+/// The chat services a request can be shown in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChatService {
+    Discord,
+    Slack,
+}
+
+/// Where one chat service shows requests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Route {
+    /// As the level above says (the application, then the service's `channel_id`).
+    #[default]
+    Inherit,
+    /// Not in this service (email only, if no other).
+    Off,
+    Channel(String),
+}
+
+/// `notify` of an application or a policy.
+#[derive(Clone, Debug, Default)]
+pub struct Notify {
+    pub discord: Route,
+    pub slack: Route,
+}
+
+impl Notify {
+    pub fn route(&self, service: ChatService) -> &Route {
+        match service {
+            ChatService::Discord => &self.discord,
+            ChatService::Slack => &self.slack,
+        }
+    }
 }
 
 impl Application {
@@ -231,6 +266,7 @@ pub struct Policy {
     pub decision: Decision,
     pub include: Include,
     pub temporary: Option<Temporary>,
+    pub notify: Notify,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -301,6 +337,38 @@ impl Config {
             .temporary
             .as_ref()?;
         Some((app, t))
+    }
+
+    /// The channel where `service` shows requests for application `slug` made under `policy`:
+    /// the policy's `notify`, else the application's, else the service's `channel_id`. `None`
+    /// when the service is off, or told not to show them.
+    pub fn chat_target(
+        &self,
+        service: ChatService,
+        slug: &str,
+        policy: Option<&str>,
+    ) -> Option<&str> {
+        let (enabled, default) = match service {
+            ChatService::Discord => (self.discord.enabled, self.discord.channel_id.as_str()),
+            ChatService::Slack => (self.slack.enabled, self.slack.channel_id.as_str()),
+        };
+        if !enabled {
+            return None;
+        }
+        let app = self.application(slug);
+        let by_policy = app
+            .zip(policy)
+            .and_then(|(a, p)| a.policies.iter().find(|x| x.name == p))
+            .map(|p| p.notify.route(service));
+        let by_app = app.map(|a| a.notify.route(service));
+        for route in [by_policy, by_app].into_iter().flatten() {
+            match route {
+                Route::Inherit => continue,
+                Route::Off => return None,
+                Route::Channel(c) => return Some(c),
+            }
+        }
+        Some(default)
     }
 
     /// The application's display name, or the slug of one no longer configured.

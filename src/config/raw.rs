@@ -251,7 +251,25 @@ pub struct RawApplication {
     pub name: Option<String>,
     pub host: String,
     #[serde(default)]
+    pub notify: Option<RawNotify>,
+    #[serde(default)]
     pub policies: Vec<RawPolicy>,
+}
+
+/// Where an application's (or a policy's) requests go: per chat service, a channel id, or
+/// `false` for none; a service left out keeps its default.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    pub discord: Option<RawRoute>,
+    pub slack: Option<RawRoute>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum RawRoute {
+    Channel(String),
+    Enabled(bool),
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
@@ -269,6 +287,8 @@ pub struct RawPolicy {
     #[serde(default)]
     pub include: RawInclude,
     pub temporary: Option<RawTemporary>,
+    #[serde(default)]
+    pub notify: Option<RawNotify>,
 }
 
 #[derive(Deserialize, Default)]

@@ -35,7 +35,7 @@ pub fn validate(raw: RawConfig) -> Result<Config> {
         applications.push(app);
     }
     super::cookie_domain::check(&server, &applications)?;
-    Ok(Config {
+    let config = Config {
         server,
         database: database(raw.database)?,
         identity: identity(raw.identity)?,
@@ -47,7 +47,9 @@ pub fn validate(raw: RawConfig) -> Result<Config> {
         remind_after: positive("scheduler.remind_after", &raw.scheduler.remind_after)?,
         approvers,
         applications,
-    })
+    };
+    routes_reach_enabled_services(&config)?;
+    Ok(config)
 }
 
 /// A host without a port matches that host on every port, so `svc.example.com` next to
@@ -297,6 +299,49 @@ fn is_slack_id(s: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
+fn notify(key: &str, raw: Option<RawNotify>) -> Result<Notify> {
+    let raw = raw.unwrap_or_default();
+    let route = |field: &str, r: Option<RawRoute>, ok: fn(&str) -> bool, like: &str| match r {
+        None | Some(RawRoute::Enabled(true)) => Ok(Route::Inherit),
+        Some(RawRoute::Enabled(false)) => Ok(Route::Off),
+        Some(RawRoute::Channel(c)) if ok(&c) => Ok(Route::Channel(c)),
+        Some(RawRoute::Channel(c)) => Err(ConfigError::new(
+            format!("{key}.{field}"),
+            format!("`{c}` is not a channel id (like {like}); or false for none"),
+        )),
+    };
+    Ok(Notify {
+        discord: route("discord", raw.discord, is_snowflake, "123456789012345678")?,
+        slack: route("slack", raw.slack, is_slack_id, "C0123ABCD")?,
+    })
+}
+
+/// A `notify` that names a service which is off would silently send nothing there.
+fn routes_reach_enabled_services(config: &Config) -> Result<()> {
+    for (i, app) in config.applications.iter().enumerate() {
+        let levels = std::iter::once((format!("applications[{i}].notify"), &app.notify)).chain(
+            app.policies
+                .iter()
+                .enumerate()
+                .map(move |(j, p)| (format!("applications[{i}].policies[{j}].notify"), &p.notify)),
+        );
+        for (key, notify) in levels {
+            for (service, on, name) in [
+                (ChatService::Discord, config.discord.enabled, "discord"),
+                (ChatService::Slack, config.slack.enabled, "slack"),
+            ] {
+                if matches!(notify.route(service), Route::Channel(_)) && !on {
+                    return Err(ConfigError::new(
+                        format!("{key}.{name}"),
+                        format!("names a channel, but {name}.enabled is false"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn is_snowflake(s: &str) -> bool {
     !s.is_empty() && s.len() <= 20 && s.chars().all(|c| c.is_ascii_digit())
 }
@@ -397,6 +442,7 @@ fn application(key: &str, raw: RawApplication, known: &HashSet<&Email>) -> Resul
             .unwrap_or_else(|| raw.slug.clone()),
         slug: raw.slug,
         host,
+        notify: notify(&format!("{key}.notify"), raw.notify)?,
         policies,
     })
 }
@@ -449,6 +495,7 @@ fn policy(key: &str, raw: RawPolicy, known: &HashSet<&Email>) -> Result<Policy> 
         decision: raw.decision,
         include,
         temporary,
+        notify: notify(&format!("{key}.notify"), raw.notify)?,
     })
 }
 

@@ -39,23 +39,42 @@ impl DiscordClient {
         self.http.clone()
     }
 
-    /// Posts a new message; returns its id.
-    pub async fn post(&self, message: CreateMessage) -> Result<String, SendError> {
+    /// A channel id as Discord takes it (`None` means the configured channel).
+    fn channel_of(&self, id: Option<&str>) -> Result<ChannelId, SendError> {
+        match id {
+            None => Ok(self.channel),
+            Some(s) => s
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(ChannelId::new)
+                .ok_or_else(|| SendError::permanent(format!("{s:?} is not a Discord channel id"))),
+        }
+    }
+
+    /// Posts a new message in `channel`; returns its id.
+    pub async fn post(&self, channel: &str, message: CreateMessage) -> Result<String, SendError> {
         self.http
-            .send_message(self.channel, vec![], &message)
+            .send_message(self.channel_of(Some(channel))?, vec![], &message)
             .await
             .map(|m| m.id.to_string())
             .map_err(classify)
     }
 
-    pub async fn edit(&self, message_id: &str, edit: EditMessage) -> Result<(), SendError> {
+    pub async fn edit(
+        &self,
+        channel: Option<&str>,
+        message_id: &str,
+        edit: EditMessage,
+    ) -> Result<(), SendError> {
+        let channel = self.channel_of(channel)?;
         let id: u64 = message_id.parse().map_err(|_| {
             SendError::permanent(format!(
                 "stored Discord message id {message_id:?} is not a snowflake"
             ))
         })?;
         self.http
-            .edit_message(self.channel, MessageId::new(id.max(1)), &edit, vec![])
+            .edit_message(channel, MessageId::new(id.max(1)), &edit, vec![])
             .await
             .map(|_| ())
             .map_err(classify)

@@ -60,25 +60,29 @@ impl Chat for Discord {
     fn show<'a>(
         &'a self,
         view: &'a RequestView,
-        message_id: Option<&'a str>,
+        target: &'a str,
+        existing: Option<(Option<&'a str>, &'a str)>,
         now: i64,
     ) -> Sent<'a, Option<String>> {
         Box::pin(async move {
             let rendered = message::render(view, None, now);
-            match message_id {
+            match existing {
                 None => {
                     let message = CreateMessage::new()
                         .embed(rendered.embed)
                         .components(rendered.components)
                         .allowed_mentions(CreateAllowedMentions::new());
-                    self.client.post(message).await.map(Some)
+                    self.client.post(target, message).await.map(Some)
                 }
-                Some(message_id) => {
+                Some((channel, message_id)) => {
                     let edit = EditMessage::new()
                         .embed(rendered.embed)
                         .components(rendered.components)
                         .allowed_mentions(CreateAllowedMentions::new());
-                    self.client.edit(message_id, edit).await.map(|()| None)
+                    self.client
+                        .edit(channel, message_id, edit)
+                        .await
+                        .map(|()| None)
                 }
             }
         })

@@ -7,7 +7,7 @@ mod send_error;
 
 use sqlx::SqliteConnection;
 
-use crate::config::Config;
+use crate::config::{ChatService, Config};
 use crate::store::{ApprovalRow, Channel, GrantRow, NewMessage, RequestRow, Store};
 pub use send_error::SendError;
 
@@ -68,7 +68,27 @@ pub enum Event<'a> {
 }
 
 impl Event<'_> {
-    /// The request whose Discord message this event changes.
+    /// The application (and policy, when known) whose routes say where its chat messages go.
+    fn route(&self) -> Option<(&str, Option<&str>)> {
+        match self {
+            Event::LoginCode { .. } => None,
+            Event::RequestCreated { request, .. }
+            | Event::Reminder { request, .. }
+            | Event::Escalated { request, .. }
+            | Event::ApprovalRecorded { request, .. }
+            | Event::RequestDecided { request, .. }
+            | Event::RequestCancelled { request, .. }
+            | Event::RequestExpired { request, .. } => Some((
+                request.app_slug.as_str(),
+                Some(request.policy_name.as_str()),
+            )),
+            Event::GrantWarning { grant, .. } | Event::GrantEnded { grant, .. } => {
+                Some((grant.app_slug.as_str(), None))
+            }
+        }
+    }
+
+    /// The request whose chat messages this event changes.
     fn request_id(&self) -> Option<i64> {
         match self {
             Event::LoginCode { .. } | Event::Reminder { .. } | Event::GrantWarning { .. } => None,
@@ -118,18 +138,6 @@ pub async fn enqueue_all(
         }
         // Every chat service shows each request in one message, rendered when sent from the
         // request as it is then: the message always shows the latest state, however late.
-        let chats = [
-            (
-                config.discord.enabled,
-                &config.discord.channel_id,
-                Channel::Discord,
-            ),
-            (
-                config.slack.enabled,
-                &config.slack.channel_id,
-                Channel::Slack,
-            ),
-        ];
         // An extension decided also changes the original request's message (its expiry).
         let also = match event {
             Event::RequestDecided {
@@ -139,12 +147,22 @@ pub async fn enqueue_all(
             } if request.extends_grant_id.is_some() => Some(g.request_id),
             _ => None,
         };
-        for (_, to, channel) in chats.into_iter().filter(|(on, _, _)| *on) {
+        let Some((slug, policy)) = event.route() else {
+            continue;
+        };
+        for (service, channel) in [
+            (ChatService::Discord, Channel::Discord),
+            (ChatService::Slack, Channel::Slack),
+        ] {
+            // Where the application (or its policy) shows requests; none: email only.
+            let Some(target) = config.chat_target(service, slug, policy) else {
+                continue;
+            };
             for request_id in event.request_id().into_iter().chain(also) {
                 let payload = serde_json::json!({ "request_id": request_id }).to_string();
                 rows.push((
                     "sync_request",
-                    to.clone(),
+                    target.to_string(),
                     payload,
                     Some(request_id),
                     channel,

@@ -76,7 +76,7 @@ async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
             ctx.chat(channel),
             serde_json::from_str::<ChatPayload>(&row.payload),
         ) {
-            (Some(chat), Ok(p)) => show_request(ctx, chat, p.request_id).await,
+            (Some(chat), Ok(p)) => show_request(ctx, chat, &row.recipient, p.request_id).await,
             (None, _) => Err(SendError::permanent(format!(
                 "{channel} is not enabled in the config"
             ))),
@@ -124,17 +124,25 @@ async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
 
 /// Makes the request's chat message match the request as it is now: posts it the first time,
 /// edits it after. Rendered at sending time, so however late, it shows the latest state.
-async fn show_request(ctx: &Context, chat: &dyn Chat, request_id: i64) -> Result<(), SendError> {
+async fn show_request(
+    ctx: &Context,
+    chat: &dyn Chat,
+    target: &str,
+    request_id: i64,
+) -> Result<(), SendError> {
     let fail = |e: sqlx::Error| SendError::temporary(e.to_string());
     let view = RequestView::load(&ctx.store, &ctx.config, request_id)
         .await
         .map_err(fail)?
         .ok_or_else(|| SendError::permanent(format!("request {request_id} does not exist")))?;
     let channel = chat.channel();
-    let message_id = view.request.chat_message_id(channel);
-    if let Some(posted) = chat.show(&view, message_id, ctx.clock.now_ms()).await? {
+    let existing = view.request.chat_message(channel);
+    if let Some(posted) = chat
+        .show(&view, target, existing, ctx.clock.now_ms())
+        .await?
+    {
         ctx.store
-            .set_chat_message_id(channel, request_id, &posted)
+            .set_chat_message(channel, request_id, target, &posted)
             .await
             .map_err(fail)?;
     }

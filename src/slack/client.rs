@@ -101,9 +101,14 @@ impl SlackClient {
         })
     }
 
-    /// Posts a message to the configured channel; returns its `ts`.
-    pub async fn post(&self, text: &str, blocks: &Value) -> Result<String, SendError> {
-        let body = json!({ "channel": self.channel, "text": text, "blocks": blocks,
+    /// Posts a message to `channel`; returns its `ts`.
+    pub async fn post(
+        &self,
+        channel: &str,
+        text: &str,
+        blocks: &Value,
+    ) -> Result<String, SendError> {
+        let body = json!({ "channel": channel, "text": text, "blocks": blocks,
             "unfurl_links": false, "unfurl_media": false });
         let answer = self.call("chat.postMessage", &body).await?;
         answer["ts"]
@@ -112,8 +117,14 @@ impl SlackClient {
             .ok_or_else(|| SendError::temporary("Slack's chat.postMessage answer has no ts"))
     }
 
-    pub async fn update(&self, ts: &str, text: &str, blocks: &Value) -> Result<(), SendError> {
-        let body = json!({ "channel": self.channel, "ts": ts, "text": text, "blocks": blocks });
+    pub async fn update(
+        &self,
+        channel: &str,
+        ts: &str,
+        text: &str,
+        blocks: &Value,
+    ) -> Result<(), SendError> {
+        let body = json!({ "channel": channel, "ts": ts, "text": text, "blocks": blocks });
         self.call("chat.update", &body).await.map(|_| ())
     }
 

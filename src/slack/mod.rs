@@ -59,22 +59,25 @@ impl Chat for Slack {
     fn show<'a>(
         &'a self,
         view: &'a RequestView,
-        message_id: Option<&'a str>,
+        target: &'a str,
+        existing: Option<(Option<&'a str>, &'a str)>,
         now: i64,
     ) -> Sent<'a, Option<String>> {
         Box::pin(async move {
             let rendered = message::render(view, None, now);
-            match message_id {
+            match existing {
                 None => self
                     .client
-                    .post(&rendered.text, &rendered.blocks)
+                    .post(target, &rendered.text, &rendered.blocks)
                     .await
                     .map(Some),
-                Some(ts) => self
-                    .client
-                    .update(ts, &rendered.text, &rendered.blocks)
-                    .await
-                    .map(|()| None),
+                Some((channel, ts)) => {
+                    let channel = channel.unwrap_or(&self.client.channel);
+                    self.client
+                        .update(channel, ts, &rendered.text, &rendered.blocks)
+                        .await
+                        .map(|()| None)
+                }
             }
         })
     }

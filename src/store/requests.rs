@@ -27,8 +27,11 @@ pub struct RequestRow {
     pub next_reminder_at: Option<i64>,
     pub reminders_sent: i64,
     pub escalated_at: Option<i64>,
-    /// The Slack message (its `ts`) that shows this request, once posted.
+    /// The Slack message (its `ts`) that shows this request, once posted, and its channel.
     pub slack_message_ts: Option<String>,
+    pub slack_channel_id: Option<String>,
+    /// The channel of `discord_message_id` (unset: the configured `discord.channel_id`).
+    pub discord_channel_id: Option<String>,
 }
 
 impl RequestRow {
@@ -38,13 +41,15 @@ impl RequestRow {
         self.state == RequestState::Pending && self.expires_at > now
     }
 
-    /// The id of the chat message that shows this request on `channel`, once posted.
-    pub fn chat_message_id(&self, channel: Channel) -> Option<&str> {
-        match channel {
-            Channel::Discord => self.discord_message_id.as_deref(),
-            Channel::Slack => self.slack_message_ts.as_deref(),
-            Channel::Email => None,
-        }
+    /// The chat message that shows this request on `channel`, once posted: the channel it is
+    /// in (unset for messages posted before channels were kept) and its id.
+    pub fn chat_message(&self, channel: Channel) -> Option<(Option<&str>, &str)> {
+        let (in_channel, id) = match channel {
+            Channel::Discord => (&self.discord_channel_id, &self.discord_message_id),
+            Channel::Slack => (&self.slack_channel_id, &self.slack_message_ts),
+            Channel::Email => return None,
+        };
+        Some((in_channel.as_deref(), id.as_deref()?))
     }
 }
 
@@ -66,7 +71,8 @@ pub struct NewRequest<'a> {
 
 pub(super) const COLUMNS: &str = "id, app_slug, policy_name, requester, justification, wished_ms, max_ms, \
      redirect_to, state, created_at, expires_at, decided_at, decided_by, decided_via, reason, discord_message_id, \
-     extends_grant_id, approvals_needed, next_reminder_at, reminders_sent, escalated_at, slack_message_ts";
+     extends_grant_id, approvals_needed, next_reminder_at, reminders_sent, escalated_at, slack_message_ts, \
+     slack_channel_id, discord_channel_id";
 
 impl Store {
     pub async fn insert_request(
@@ -126,19 +132,25 @@ impl Store {
         .await
     }
 
-    /// Remembers the id of the chat message that shows request `id` on `channel`.
-    pub async fn set_chat_message_id(
+    /// Remembers the chat message that shows request `id` on `channel`: its chat channel and id.
+    pub async fn set_chat_message(
         &self,
         channel: Channel,
         id: i64,
+        chat_channel: &str,
         message_id: &str,
     ) -> sqlx::Result<()> {
         let sql = match channel {
-            Channel::Discord => "UPDATE access_requests SET discord_message_id = ? WHERE id = ?",
-            Channel::Slack => "UPDATE access_requests SET slack_message_ts = ? WHERE id = ?",
+            Channel::Discord => {
+                "UPDATE access_requests SET discord_channel_id = ?, discord_message_id = ? WHERE id = ?"
+            }
+            Channel::Slack => {
+                "UPDATE access_requests SET slack_channel_id = ?, slack_message_ts = ? WHERE id = ?"
+            }
             Channel::Email => return Ok(()),
         };
         sqlx::query(sql)
+            .bind(chat_channel)
             .bind(message_id)
             .bind(id)
             .execute(&self.write)

@@ -32,6 +32,7 @@ mod tests {
             slug: "g".into(),
             name: "G".into(),
             host: host.into(),
+            notify: Default::default(),
             policies: vec![],
         }
     }

@@ -100,6 +100,22 @@ fn each_mistake_names_its_key() {
             "not an address or network",
         ),
         (
+            GOOD.replace(
+                "host = \"grafana.example.com\"\n",
+                "host = \"grafana.example.com\"\nnotify = { slack = \"C0123ABCD\" }\n",
+            ),
+            "applications[0].notify.slack",
+            "slack.enabled is false",
+        ),
+        (
+            GOOD.replace(
+                "host = \"grafana.example.com\"\n",
+                "host = \"grafana.example.com\"\nnotify = { discord = \"general\" }\n",
+            ),
+            "applications[0].notify.discord",
+            "not a channel id",
+        ),
+        (
             format!("[server]\ntarget_header = \"Host\"\n{GOOD}"),
             "server.target_header",
             "X-Original-URL",

@@ -30,11 +30,16 @@ impl SlackTest {
 
     /// With more `[slack]` keys (`extra`) and a stand-in Slack that is already running.
     async fn start_with(fake: FakeSlack, extra: &str) -> Self {
+        Self::start_full(fake, BASE, extra, "").await
+    }
+
+    /// As `start_with`, from `base` and with `after` appended after the `[slack]` table.
+    async fn start_full(fake: FakeSlack, base: &str, extra: &str, after: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("slack-token"), TOKEN).unwrap();
         std::fs::write(dir.path().join("slack-secret"), SECRET).unwrap();
         std::fs::write(dir.path().join("slack-app-token"), APP_TOKEN).unwrap();
-        let base = BASE
+        let base = base
             .replace(
                 "discord_id = \"1001\"",
                 &format!("discord_id = \"1001\"\nslack_id = \"{ALICE}\""),
@@ -46,7 +51,7 @@ impl SlackTest {
         let slack = format!(
             "[slack]\nenabled = true\nchannel_id = \"{CHANNEL}\"\napi_base = \"{}/api\"\n\
              bot_token_env = \"DAYPASS_TEST_UNSET\"\nbot_token_file = \"{{dir}}/slack-token\"\n\
-             signing_secret_env = \"DAYPASS_TEST_UNSET\"\nsigning_secret_file = \"{{dir}}/slack-secret\"\n{extra}",
+             signing_secret_env = \"DAYPASS_TEST_UNSET\"\nsigning_secret_file = \"{{dir}}/slack-secret\"\n{extra}\n{after}",
             fake.url
         );
         let app = TestApp::spawn_full(
@@ -589,4 +594,82 @@ async fn socket_mode_takes_clicks_over_a_websocket_with_no_public_url() {
         json!({ "envelope_id": "env-2" })
     );
     assert_eq!(t.app.request_state(id2).await, "denied");
+}
+
+#[tokio::test]
+async fn each_application_shows_its_requests_in_its_own_channel_or_none() {
+    let base = BASE.replace(
+        "host = \"console.test\"\n",
+        "host = \"console.test\"\nnotify = { slack = \"C0CONSOLE\" }\n",
+    );
+    assert_ne!(base, BASE);
+    let wiki =
+        "[[applications]]\nslug = \"wiki\"\nhost = \"wiki.test\"\nnotify = { slack = false }\n\
+        [[applications.policies]]\nname = \"staff\"\ndecision = \"allow\"\n\
+        include = { email_domains = [\"example.com\"] }\n\
+        temporary = { approvers = [\"alice-{tag}@example.com\"], max_duration = \"1h\" }\n";
+    let t = SlackTest::start_full(FakeSlack::start().await, &base, "", wiki).await;
+    let grafana = t.request("carol").await;
+    let mut dave = t.app.signed_in(&t.app.email("dave")).await;
+    let console = dave
+        .submit(
+            "/request/console",
+            "/request/console",
+            &[("justification", "INC-3"), ("duration", "1h")],
+        )
+        .await
+        .request_id();
+    let mut erin = t.app.signed_in(&t.app.email("erin")).await;
+    let quiet = erin
+        .submit(
+            "/request/wiki",
+            "/request/wiki",
+            &[("justification", "INC-4"), ("duration", "1h")],
+        )
+        .await
+        .request_id();
+    let (message, _) = t.posted(grafana).await;
+    assert!(shows(&message, grafana));
+    let in_console = t
+        .fake
+        .wait_for("the console's message", |c| {
+            c.method == "chat.postMessage" && shows(&c.body, console)
+        })
+        .await;
+    assert_eq!(in_console.body["channel"], "C0CONSOLE");
+    let grafana_post = t
+        .fake
+        .calls()
+        .into_iter()
+        .find(|c| c.method == "chat.postMessage" && shows(&c.body, grafana))
+        .unwrap();
+    assert_eq!(grafana_post.body["channel"], CHANNEL);
+    // The wiki's approvers are asked by email only.
+    t.app
+        .mail()
+        .wait_for(&t.app.email("alice"), &format!("#{quiet}:"))
+        .await;
+    let db = t.app.db().await;
+    let slack_rows: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE channel = 'slack' AND request_id = ?",
+    )
+    .bind(quiet)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(slack_rows, 0);
+
+    // Later changes edit the message where it is.
+    let approved = t.app.approve(console, "alice", "1h").await;
+    assert!(
+        approved.waiting.is_some(),
+        "the console needs two approvals"
+    );
+    let update = t
+        .fake
+        .wait_for("the console's update", |c| {
+            c.method == "chat.update" && shows(&c.body, console)
+        })
+        .await;
+    assert_eq!(update.body["channel"], "C0CONSOLE");
 }
