@@ -1,8 +1,19 @@
--- Slack beside Discord: the Slack message that shows a request, and a third outbox channel.
--- Each chat message is kept with the channel it was posted in (applications may name their own).
-ALTER TABLE access_requests ADD COLUMN slack_message_ts TEXT;
-ALTER TABLE access_requests ADD COLUMN slack_channel_id TEXT;
-ALTER TABLE access_requests ADD COLUMN discord_channel_id TEXT;
+-- Slack beside Discord, and requests shown in several places: the chat messages that show a
+-- request are kept in their own table (one per service and place: a channel, or an approver's
+-- direct messages), and the outbox gains a third channel.
+CREATE TABLE chat_messages (
+    request_id      INTEGER NOT NULL REFERENCES access_requests (id),
+    channel         TEXT    NOT NULL CHECK (channel IN ('discord', 'slack')),
+    -- Where it was sent: a chat channel's id, or `user:` and an approver's user id.
+    target          TEXT    NOT NULL,
+    -- The chat channel it is in (a direct message's own channel); unset: `target`.
+    chat_channel    TEXT,
+    message_id      TEXT    NOT NULL,
+    PRIMARY KEY (request_id, channel, target)
+);
+INSERT INTO chat_messages (request_id, channel, target, chat_channel, message_id)
+    SELECT id, 'discord', '', NULL, discord_message_id FROM access_requests
+    WHERE discord_message_id IS NOT NULL;
 
 -- SQLite cannot change a CHECK constraint in place: the outbox is rebuilt to allow 'slack'.
 CREATE TABLE outbox_new (

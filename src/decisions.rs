@@ -353,9 +353,6 @@ mod tests {
             next_reminder_at: None,
             reminders_sent: 0,
             escalated_at: None,
-            slack_message_ts: None,
-            slack_channel_id: None,
-            discord_channel_id: None,
         }
     }
 

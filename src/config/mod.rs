@@ -167,6 +167,8 @@ pub enum EmailTransport {
 #[derive(Clone, Debug)]
 pub struct DiscordConfig {
     pub enabled: bool,
+    /// `channel_id` as a route, where nothing more specific is named.
+    pub default_route: Route,
     pub token: SecretSource,
     pub public_key: String,
     pub channel_id: String,
@@ -177,6 +179,8 @@ pub struct DiscordConfig {
 #[derive(Clone, Debug)]
 pub struct SlackConfig {
     pub enabled: bool,
+    /// `channel_id` as a route, where nothing more specific is named.
+    pub default_route: Route,
     pub bot_token: SecretSource,
     pub signing_secret: SecretSource,
     pub channel_id: String,
@@ -221,7 +225,13 @@ pub enum Route {
     /// Not in this service (email only, if no other).
     Off,
     Channel(String),
+    /// In each approver's direct messages (those who may decide, by their chat user id).
+    Approvers,
 }
+
+/// A message's target is a chat channel's id, or this prefix and a user id for that person's
+/// direct messages.
+pub const USER: &str = "user:";
 
 /// `notify` of an application or a policy.
 #[derive(Clone, Debug, Default)]
@@ -348,9 +358,23 @@ impl Config {
         slug: &str,
         policy: Option<&str>,
     ) -> Option<&str> {
+        match self.chat_route(service, slug, policy)? {
+            Route::Channel(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// As `chat_target`, with the approvers' direct messages as a possible answer: `Channel`
+    /// (the configured one when nothing more specific is named) or `Approvers`.
+    pub fn chat_route(
+        &self,
+        service: ChatService,
+        slug: &str,
+        policy: Option<&str>,
+    ) -> Option<&Route> {
         let (enabled, default) = match service {
-            ChatService::Discord => (self.discord.enabled, self.discord.channel_id.as_str()),
-            ChatService::Slack => (self.slack.enabled, self.slack.channel_id.as_str()),
+            ChatService::Discord => (self.discord.enabled, &self.discord.default_route),
+            ChatService::Slack => (self.slack.enabled, &self.slack.default_route),
         };
         if !enabled {
             return None;
@@ -365,7 +389,7 @@ impl Config {
             match route {
                 Route::Inherit => continue,
                 Route::Off => return None,
-                Route::Channel(c) => return Some(c),
+                r => return Some(r),
             }
         }
         Some(default)

@@ -253,6 +253,7 @@ fn discord(raw: RawDiscord, approvers: &[Approver]) -> Result<DiscordConfig> {
     }
     Ok(DiscordConfig {
         enabled: raw.enabled,
+        default_route: Route::Channel(raw.channel_id.clone()),
         token: secret(raw.token_env, raw.token_file),
         public_key: raw.public_key,
         channel_id: raw.channel_id,
@@ -281,6 +282,7 @@ fn slack(raw: RawSlack, approvers: &[Approver]) -> Result<SlackConfig> {
     }
     Ok(SlackConfig {
         enabled: raw.enabled,
+        default_route: Route::Channel(raw.channel_id.clone()),
         bot_token: secret(raw.bot_token_env, raw.bot_token_file),
         signing_secret: secret(raw.signing_secret_env, raw.signing_secret_file),
         channel_id: raw.channel_id,
@@ -304,6 +306,11 @@ fn notify(key: &str, raw: Option<RawNotify>) -> Result<Notify> {
     let route = |field: &str, r: Option<RawRoute>, ok: fn(&str) -> bool, like: &str| match r {
         None | Some(RawRoute::Enabled(true)) => Ok(Route::Inherit),
         Some(RawRoute::Enabled(false)) => Ok(Route::Off),
+        Some(RawRoute::Channel(c)) if c == "approvers" && field == "slack" => Ok(Route::Approvers),
+        Some(RawRoute::Channel(c)) if c == "approvers" => Err(ConfigError::new(
+            format!("{key}.{field}"),
+            "direct messages to the approvers are available in Slack; name a channel here",
+        )),
         Some(RawRoute::Channel(c)) if ok(&c) => Ok(Route::Channel(c)),
         Some(RawRoute::Channel(c)) => Err(ConfigError::new(
             format!("{key}.{field}"),
@@ -330,7 +337,7 @@ fn routes_reach_enabled_services(config: &Config) -> Result<()> {
                 (ChatService::Discord, config.discord.enabled, "discord"),
                 (ChatService::Slack, config.slack.enabled, "slack"),
             ] {
-                if matches!(notify.route(service), Route::Channel(_)) && !on {
+                if matches!(notify.route(service), Route::Channel(_) | Route::Approvers) && !on {
                     return Err(ConfigError::new(
                         format!("{key}.{name}"),
                         format!("names a channel, but {name}.enabled is false"),

@@ -10,7 +10,7 @@ pub mod message;
 use serenity::all::{CreateAllowedMentions, CreateMessage, EditMessage};
 use serenity::interactions_endpoint::Verifier;
 
-use crate::chat::{Chat, Sent};
+use crate::chat::{Chat, Posted, Sent};
 use crate::config::DiscordConfig;
 use crate::request_view::RequestView;
 use crate::store::Channel;
@@ -57,34 +57,35 @@ impl Chat for Discord {
         Channel::Discord
     }
 
-    fn show<'a>(
-        &'a self,
-        view: &'a RequestView,
-        target: &'a str,
-        existing: Option<(Option<&'a str>, &'a str)>,
-        now: i64,
-    ) -> Sent<'a, Option<String>> {
+    fn post<'a>(&'a self, view: &'a RequestView, target: &'a str, now: i64) -> Sent<'a, Posted> {
         Box::pin(async move {
             let rendered = message::render(view, None, now);
-            match existing {
-                None => {
-                    let message = CreateMessage::new()
-                        .embed(rendered.embed)
-                        .components(rendered.components)
-                        .allowed_mentions(CreateAllowedMentions::new());
-                    self.client.post(target, message).await.map(Some)
-                }
-                Some((channel, message_id)) => {
-                    let edit = EditMessage::new()
-                        .embed(rendered.embed)
-                        .components(rendered.components)
-                        .allowed_mentions(CreateAllowedMentions::new());
-                    self.client
-                        .edit(channel, message_id, edit)
-                        .await
-                        .map(|()| None)
-                }
-            }
+            let message = CreateMessage::new()
+                .embed(rendered.embed)
+                .components(rendered.components)
+                .allowed_mentions(CreateAllowedMentions::new());
+            let message_id = self.client.post(target, message).await?;
+            Ok(Posted {
+                message_id,
+                chat_channel: None,
+            })
+        })
+    }
+
+    fn edit<'a>(
+        &'a self,
+        view: &'a RequestView,
+        chat_channel: Option<&'a str>,
+        message_id: &'a str,
+        now: i64,
+    ) -> Sent<'a, ()> {
+        Box::pin(async move {
+            let rendered = message::render(view, None, now);
+            let edit = EditMessage::new()
+                .embed(rendered.embed)
+                .components(rendered.components)
+                .allowed_mentions(CreateAllowedMentions::new());
+            self.client.edit(chat_channel, message_id, edit).await
         })
     }
 }

@@ -7,7 +7,8 @@ mod send_error;
 
 use sqlx::SqliteConnection;
 
-use crate::config::{ChatService, Config};
+use crate::config::{ChatService, Config, Route};
+use crate::policy;
 use crate::store::{ApprovalRow, Channel, GrantRow, NewMessage, RequestRow, Store};
 pub use send_error::SendError;
 
@@ -103,6 +104,40 @@ impl Event<'_> {
     }
 }
 
+/// Where a request's chat messages should be: the routed channel, or the direct messages of
+/// each approver who may decide it now and has an id in that service (`chat::USER` and the id).
+/// Events without the request's policy (a grant's) name no approvers: they only edit.
+fn targets(config: &Config, route: &Route, service: ChatService, event: &Event<'_>) -> Vec<String> {
+    match route {
+        Route::Channel(c) => vec![c.clone()],
+        Route::Inherit | Route::Off => Vec::new(),
+        Route::Approvers => {
+            let request = match event {
+                Event::RequestCreated { request, .. }
+                | Event::Reminder { request, .. }
+                | Event::Escalated { request, .. }
+                | Event::ApprovalRecorded { request, .. }
+                | Event::RequestDecided { request, .. }
+                | Event::RequestCancelled { request, .. }
+                | Event::RequestExpired { request, .. } => request,
+                _ => return Vec::new(),
+            };
+            let Some((_, t)) = config.temporary(&request.app_slug, &request.policy_name) else {
+                return Vec::new();
+            };
+            policy::deciders(t, &request.requester, request.escalated_at.is_some())
+                .into_iter()
+                .filter_map(|email| config.approver(email))
+                .filter_map(|a| match service {
+                    ChatService::Slack => a.slack_id.as_deref(),
+                    ChatService::Discord => a.discord_id.as_deref(),
+                })
+                .map(|id| format!("{}{id}", crate::config::USER))
+                .collect()
+        }
+    }
+}
+
 /// Writes the messages for `event` to the outbox on `conn` (inside the caller's transaction);
 /// returns the channels that got messages, for the server to wake their workers.
 pub async fn enqueue(
@@ -155,14 +190,16 @@ pub async fn enqueue_all(
             (ChatService::Slack, Channel::Slack),
         ] {
             // Where the application (or its policy) shows requests; none: email only.
-            let Some(target) = config.chat_target(service, slug, policy) else {
+            let Some(route) = config.chat_route(service, slug, policy) else {
                 continue;
             };
+            let targets = targets(config, route, service, event);
             for request_id in event.request_id().into_iter().chain(also) {
-                let payload = serde_json::json!({ "request_id": request_id }).to_string();
+                let payload =
+                    serde_json::json!({ "request_id": request_id, "targets": targets }).to_string();
                 rows.push((
                     "sync_request",
-                    target.to_string(),
+                    targets.join(","),
                     payload,
                     Some(request_id),
                     channel,

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::chat::Chat;
+use crate::chat::{Chat, USER};
+use crate::config::ChatService;
 use crate::context::Context;
 use crate::notify::email::Outgoing;
 use crate::notify::SendError;
@@ -34,6 +35,9 @@ struct EmailPayload {
 #[derive(Deserialize)]
 struct ChatPayload {
     request_id: i64,
+    /// Where the message should be (chat channels, or `user:` ids); edits go to every one posted.
+    #[serde(default)]
+    targets: Vec<String>,
 }
 
 /// Sends every message of `channel` that is due now; returns how many it tried. Each channel is
@@ -76,7 +80,7 @@ async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
             ctx.chat(channel),
             serde_json::from_str::<ChatPayload>(&row.payload),
         ) {
-            (Some(chat), Ok(p)) => show_request(ctx, chat, &row.recipient, p.request_id).await,
+            (Some(chat), Ok(p)) => show_request(ctx, chat, &p.targets, p.request_id).await,
             (None, _) => Err(SendError::permanent(format!(
                 "{channel} is not enabled in the config"
             ))),
@@ -122,12 +126,13 @@ async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Makes the request's chat message match the request as it is now: posts it the first time,
-/// edits it after. Rendered at sending time, so however late, it shows the latest state.
+/// Makes the request's chat messages match the request as it is now: edits every one posted
+/// before, and posts one at each of `targets` that has none yet. Rendered at sending time, so
+/// however late, they show the latest state.
 async fn show_request(
     ctx: &Context,
     chat: &dyn Chat,
-    target: &str,
+    targets: &[String],
     request_id: i64,
 ) -> Result<(), SendError> {
     let fail = |e: sqlx::Error| SendError::temporary(e.to_string());
@@ -136,17 +141,49 @@ async fn show_request(
         .map_err(fail)?
         .ok_or_else(|| SendError::permanent(format!("request {request_id} does not exist")))?;
     let channel = chat.channel();
-    let existing = view.request.chat_message(channel);
-    if let Some(posted) = chat
-        .show(&view, target, existing, ctx.clock.now_ms())
-        .await?
-    {
+    let now = ctx.clock.now_ms();
+    let posted = ctx
+        .store
+        .chat_messages(channel, request_id)
+        .await
+        .map_err(fail)?;
+    for m in &posted {
+        // Where it is: a direct message's own channel, the channel it was sent to, or (for
+        // messages posted before targets were kept) the configured one.
+        let target = Some(m.target.as_str()).filter(|t| !t.is_empty() && !t.starts_with(USER));
+        let in_channel = m.chat_channel.as_deref().or(target);
+        chat.edit(&view, in_channel, &m.message_id, now).await?;
+    }
+    let default = ctx
+        .config
+        .chat_target(service_of(channel), &view.request.app_slug, None);
+    for target in targets {
+        let covered = posted.iter().any(|m| {
+            m.target == *target || (m.target.is_empty() && default == Some(target.as_str()))
+        });
+        if covered {
+            continue;
+        }
+        let p = chat.post(&view, target, now).await?;
         ctx.store
-            .set_chat_message(channel, request_id, target, &posted)
+            .set_chat_message(
+                channel,
+                request_id,
+                target,
+                p.chat_channel.as_deref(),
+                &p.message_id,
+            )
             .await
             .map_err(fail)?;
     }
     Ok(())
+}
+
+fn service_of(channel: Channel) -> ChatService {
+    match channel {
+        Channel::Slack => ChatService::Slack,
+        Channel::Discord | Channel::Email => ChatService::Discord,
+    }
 }
 
 /// 2 s, 4 s, 8 s … capped at 10 minutes.

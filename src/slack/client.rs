@@ -101,20 +101,22 @@ impl SlackClient {
         })
     }
 
-    /// Posts a message to `channel`; returns its `ts`.
+    /// Posts a message to `channel` (or a user's direct messages); returns its `ts` and the
+    /// channel it is in.
     pub async fn post(
         &self,
         channel: &str,
         text: &str,
         blocks: &Value,
-    ) -> Result<String, SendError> {
+    ) -> Result<(String, String), SendError> {
         let body = json!({ "channel": channel, "text": text, "blocks": blocks,
             "unfurl_links": false, "unfurl_media": false });
         let answer = self.call("chat.postMessage", &body).await?;
-        answer["ts"]
+        let ts = answer["ts"]
             .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| SendError::temporary("Slack's chat.postMessage answer has no ts"))
+            .ok_or_else(|| SendError::temporary("Slack's chat.postMessage answer has no ts"))?;
+        let in_channel = answer["channel"].as_str().unwrap_or(channel);
+        Ok((ts.to_string(), in_channel.to_string()))
     }
 
     pub async fn update(

@@ -7,7 +7,7 @@ pub mod interactions;
 pub mod message;
 pub mod socket;
 
-use crate::chat::{Chat, Sent};
+use crate::chat::{Chat, Posted, Sent, USER};
 use crate::config::{SlackConfig, SlackMode};
 use crate::request_view::RequestView;
 use crate::store::Channel;
@@ -56,29 +56,35 @@ impl Chat for Slack {
         Channel::Slack
     }
 
-    fn show<'a>(
-        &'a self,
-        view: &'a RequestView,
-        target: &'a str,
-        existing: Option<(Option<&'a str>, &'a str)>,
-        now: i64,
-    ) -> Sent<'a, Option<String>> {
+    fn post<'a>(&'a self, view: &'a RequestView, target: &'a str, now: i64) -> Sent<'a, Posted> {
         Box::pin(async move {
             let rendered = message::render(view, None, now);
-            match existing {
-                None => self
-                    .client
-                    .post(target, &rendered.text, &rendered.blocks)
-                    .await
-                    .map(Some),
-                Some((channel, ts)) => {
-                    let channel = channel.unwrap_or(&self.client.channel);
-                    self.client
-                        .update(channel, ts, &rendered.text, &rendered.blocks)
-                        .await
-                        .map(|()| None)
-                }
-            }
+            // A user id as the channel: the bot's direct messages with that person.
+            let to = target.strip_prefix(USER).unwrap_or(target);
+            let (ts, channel) = self
+                .client
+                .post(to, &rendered.text, &rendered.blocks)
+                .await?;
+            Ok(Posted {
+                message_id: ts,
+                chat_channel: (channel != target).then_some(channel),
+            })
+        })
+    }
+
+    fn edit<'a>(
+        &'a self,
+        view: &'a RequestView,
+        chat_channel: Option<&'a str>,
+        ts: &'a str,
+        now: i64,
+    ) -> Sent<'a, ()> {
+        Box::pin(async move {
+            let rendered = message::render(view, None, now);
+            let channel = chat_channel.unwrap_or(&self.client.channel);
+            self.client
+                .update(channel, ts, &rendered.text, &rendered.blocks)
+                .await
         })
     }
 }

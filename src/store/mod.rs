@@ -1,6 +1,7 @@
 //! Every SQL statement daypass runs lives under this module.
 mod approvals;
 mod audit;
+mod chat_messages;
 mod grants;
 mod login_codes;
 mod outbox;
@@ -18,6 +19,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 pub use approvals::ApprovalRow;
 pub use audit::{AuditEvent, NewAudit, Origin};
+pub use chat_messages::ChatMessageRow;
 pub use grants::{GrantRow, NewGrant};
 pub use login_codes::LoginCodeRow;
 pub use outbox::{NewMessage, OutboxRow};

@@ -1,6 +1,6 @@
 use sqlx::{SqliteConnection, SqliteExecutor};
 
-use super::{Channel, RequestState, Store, Via};
+use super::{RequestState, Store, Via};
 use crate::domain::Email;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -27,11 +27,6 @@ pub struct RequestRow {
     pub next_reminder_at: Option<i64>,
     pub reminders_sent: i64,
     pub escalated_at: Option<i64>,
-    /// The Slack message (its `ts`) that shows this request, once posted, and its channel.
-    pub slack_message_ts: Option<String>,
-    pub slack_channel_id: Option<String>,
-    /// The channel of `discord_message_id` (unset: the configured `discord.channel_id`).
-    pub discord_channel_id: Option<String>,
 }
 
 impl RequestRow {
@@ -39,17 +34,6 @@ impl RequestRow {
     /// scheduler may not have marked it expired yet.)
     pub fn is_open(&self, now: i64) -> bool {
         self.state == RequestState::Pending && self.expires_at > now
-    }
-
-    /// The chat message that shows this request on `channel`, once posted: the channel it is
-    /// in (unset for messages posted before channels were kept) and its id.
-    pub fn chat_message(&self, channel: Channel) -> Option<(Option<&str>, &str)> {
-        let (in_channel, id) = match channel {
-            Channel::Discord => (&self.discord_channel_id, &self.discord_message_id),
-            Channel::Slack => (&self.slack_channel_id, &self.slack_message_ts),
-            Channel::Email => return None,
-        };
-        Some((in_channel.as_deref(), id.as_deref()?))
     }
 }
 
@@ -71,8 +55,7 @@ pub struct NewRequest<'a> {
 
 pub(super) const COLUMNS: &str = "id, app_slug, policy_name, requester, justification, wished_ms, max_ms, \
      redirect_to, state, created_at, expires_at, decided_at, decided_by, decided_via, reason, discord_message_id, \
-     extends_grant_id, approvals_needed, next_reminder_at, reminders_sent, escalated_at, slack_message_ts, \
-     slack_channel_id, discord_channel_id";
+     extends_grant_id, approvals_needed, next_reminder_at, reminders_sent, escalated_at";
 
 impl Store {
     pub async fn insert_request(
@@ -130,32 +113,6 @@ impl Store {
         .bind(now)
         .fetch_optional(&self.read)
         .await
-    }
-
-    /// Remembers the chat message that shows request `id` on `channel`: its chat channel and id.
-    pub async fn set_chat_message(
-        &self,
-        channel: Channel,
-        id: i64,
-        chat_channel: &str,
-        message_id: &str,
-    ) -> sqlx::Result<()> {
-        let sql = match channel {
-            Channel::Discord => {
-                "UPDATE access_requests SET discord_channel_id = ?, discord_message_id = ? WHERE id = ?"
-            }
-            Channel::Slack => {
-                "UPDATE access_requests SET slack_channel_id = ?, slack_message_ts = ? WHERE id = ?"
-            }
-            Channel::Email => return Ok(()),
-        };
-        sqlx::query(sql)
-            .bind(chat_channel)
-            .bind(message_id)
-            .bind(id)
-            .execute(&self.write)
-            .await
-            .map(|_| ())
     }
 
     /// Remembers a chat interaction id; `false` if it was seen before (a replay).

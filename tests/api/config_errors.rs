@@ -116,6 +116,14 @@ fn each_mistake_names_its_key() {
             "not a channel id",
         ),
         (
+            GOOD.replace(
+                "host = \"grafana.example.com\"\n",
+                "host = \"grafana.example.com\"\nnotify = { discord = \"approvers\" }\n",
+            ),
+            "applications[0].notify.discord",
+            "available in Slack",
+        ),
+        (
             format!("[server]\ntarget_header = \"Host\"\n{GOOD}"),
             "server.target_header",
             "X-Original-URL",

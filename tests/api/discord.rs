@@ -143,12 +143,13 @@ impl DiscordTest {
         let db = self.app.db().await;
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         let id = loop {
-            let id: Option<String> =
-                sqlx::query_scalar("SELECT discord_message_id FROM access_requests WHERE id = ?")
-                    .bind(request_id)
-                    .fetch_one(&db)
-                    .await
-                    .unwrap();
+            let id: Option<String> = sqlx::query_scalar(
+                "SELECT message_id FROM chat_messages WHERE channel = 'discord' AND request_id = ?",
+            )
+            .bind(request_id)
+            .fetch_optional(&db)
+            .await
+            .unwrap();
             if let Some(id) = id {
                 break id;
             }

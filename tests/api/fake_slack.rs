@@ -78,8 +78,11 @@ async fn api(
     }
     let ts = format!("1700000000.{:06}", s.next_ts.fetch_add(1, Ordering::SeqCst));
     match method.as_str() {
-        "chat.postMessage" => Json(json!({ "ok": true, "channel": body["channel"], "ts": ts,
-            "message": { "text": body["text"], "blocks": body["blocks"] } })),
+        // A user id as the channel posts in the bot's direct messages with them (a D… channel).
+        "chat.postMessage" => Json(
+            json!({ "ok": true, "channel": dm_channel(&body["channel"]), "ts": ts,
+            "message": { "text": body["text"], "blocks": body["blocks"] } }),
+        ),
         "chat.update" => Json(
             json!({ "ok": true, "channel": body["channel"], "ts": body["ts"],
             "text": body["text"] }),
@@ -91,6 +94,13 @@ async fn api(
         _ => Json(json!({ "ok": false, "error": "unknown_method" })),
     }
     .into_response()
+}
+
+fn dm_channel(channel: &Value) -> Value {
+    match channel.as_str() {
+        Some(c) if c.starts_with('U') => json!(format!("D{}", &c[1..])),
+        _ => channel.clone(),
+    }
 }
 
 async fn response_url(State(s): State<Arc<FakeState>>, Json(body): Json<Value>) -> Response {

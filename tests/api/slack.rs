@@ -95,12 +95,13 @@ impl SlackTest {
     async fn slack_ts(&self, db: &sqlx::SqlitePool, id: i64) -> String {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let ts: Option<String> =
-                sqlx::query_scalar("SELECT slack_message_ts FROM access_requests WHERE id = ?")
-                    .bind(id)
-                    .fetch_one(db)
-                    .await
-                    .unwrap();
+            let ts: Option<String> = sqlx::query_scalar(
+                "SELECT message_id FROM chat_messages WHERE channel = 'slack' AND request_id = ?",
+            )
+            .bind(id)
+            .fetch_optional(db)
+            .await
+            .unwrap();
             if let Some(ts) = ts {
                 return ts;
             }
@@ -672,4 +673,43 @@ async fn each_application_shows_its_requests_in_its_own_channel_or_none() {
         })
         .await;
     assert_eq!(update.body["channel"], "C0CONSOLE");
+}
+
+#[tokio::test]
+async fn direct_messages_reach_each_approver_and_follow_the_request() {
+    let base = BASE.replace(
+        "host = \"grafana.test\"\n",
+        "host = \"grafana.test\"\nnotify = { slack = \"approvers\" }\n",
+    );
+    assert_ne!(base, BASE);
+    let t = SlackTest::start_full(FakeSlack::start().await, &base, "", "").await;
+    let id = t.request("carol").await;
+    let posted = |user: &'static str| {
+        t.fake.wait_for("a direct message", move |c| {
+            c.method == "chat.postMessage" && c.body["channel"] == user
+        })
+    };
+    assert!(shows(&posted(ALICE).await.body, id));
+    assert!(shows(&posted(BOB).await.body, id));
+    let posts = t
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "chat.postMessage" && c.ok)
+        .count();
+    assert_eq!(posts, 2, "one message per approver, none in the channel");
+
+    assert_eq!(
+        t.send(&t.approve(BOB, id, 60)).await.status(),
+        StatusCode::OK
+    );
+    for dm in ["DALICE", "DBOB"] {
+        t.fake
+            .wait_for("the approval in each direct message", |c| {
+                c.method == "chat.update"
+                    && c.body["channel"] == dm
+                    && status_of(&c.body).starts_with("Approved by bob-")
+            })
+            .await;
+    }
 }
