@@ -1,8 +1,10 @@
-//! Talking to Discord's REST API through serenity's HTTP client.
-use std::sync::Arc;
+//! Talking to Discord's REST API: posting and editing the request messages. serenity builds the
+//! message bodies; the calls are plain HTTPS, so that a rate limit's `retry_after` (which
+//! serenity's client keeps to itself) reaches the outbox, which waits exactly that long.
+use std::time::Duration;
 
-use serenity::all::{ChannelId, CreateAllowedMentions, CreateMessage, EditMessage, MessageId};
-use serenity::http::{Http, HttpBuilder, HttpError};
+use serde_json::Value;
+use serenity::all::{CreateMessage, EditMessage};
 
 use crate::config::DiscordConfig;
 use crate::notify::SendError;
@@ -11,54 +13,52 @@ pub const DISCORD_API: &str = "https://discord.com";
 
 #[derive(Clone)]
 pub struct DiscordClient {
-    http: Arc<Http>,
-    pub channel: ChannelId,
+    http: reqwest::Client,
+    api_base: String,
+    token: String,
+    /// The configured `discord.channel_id`.
+    pub channel: String,
 }
 
 impl DiscordClient {
     pub fn new(config: &DiscordConfig, token: &str) -> anyhow::Result<Self> {
-        let channel: u64 = config
-            .channel_id
-            .parse()
-            .map_err(|_| anyhow::anyhow!("discord.channel_id: not a channel id"))?;
-        let mut builder =
-            HttpBuilder::new(token).default_allowed_mentions(CreateAllowedMentions::new());
-        if config.api_base != DISCORD_API {
-            // A stand-in API (tests): serenity's rate limiter would bypass the proxy.
-            builder = builder
-                .proxy(config.api_base.clone())
-                .ratelimiter_disabled(true);
-        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("DiscordBot (https://github.com/daypass, 1) daypass")
+            .build()?;
         Ok(Self {
-            http: Arc::new(builder.build()),
-            channel: ChannelId::new(channel.max(1)),
+            http,
+            api_base: config.api_base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            channel: config.channel_id.clone(),
         })
     }
 
-    pub fn http(&self) -> Arc<Http> {
-        self.http.clone()
-    }
-
     /// A channel id as Discord takes it (`None` means the configured channel).
-    fn channel_of(&self, id: Option<&str>) -> Result<ChannelId, SendError> {
-        match id {
-            None => Ok(self.channel),
-            Some(s) => s
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .map(ChannelId::new)
-                .ok_or_else(|| SendError::permanent(format!("{s:?} is not a Discord channel id"))),
+    fn channel_of<'a>(&'a self, id: Option<&'a str>) -> Result<&'a str, SendError> {
+        let id = id.unwrap_or(&self.channel);
+        if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(id)
+        } else {
+            Err(SendError::permanent(format!(
+                "{id:?} is not a Discord channel id"
+            )))
         }
     }
 
     /// Posts a new message in `channel`; returns its id.
     pub async fn post(&self, channel: &str, message: CreateMessage) -> Result<String, SendError> {
-        self.http
-            .send_message(self.channel_of(Some(channel))?, vec![], &message)
-            .await
-            .map(|m| m.id.to_string())
-            .map_err(classify)
+        let url = format!(
+            "{}/api/v10/channels/{}/messages",
+            self.api_base,
+            self.channel_of(Some(channel))?
+        );
+        let answer = self.send(self.http.post(url).json(&message)).await?;
+        answer["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| SendError::temporary("Discord's answer to a new message has no id"))
     }
 
     pub async fn edit(
@@ -67,47 +67,59 @@ impl DiscordClient {
         message_id: &str,
         edit: EditMessage,
     ) -> Result<(), SendError> {
-        let channel = self.channel_of(channel)?;
-        let id: u64 = message_id.parse().map_err(|_| {
-            SendError::permanent(format!(
+        if message_id.is_empty() || !message_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(SendError::permanent(format!(
                 "stored Discord message id {message_id:?} is not a snowflake"
-            ))
-        })?;
-        self.http
-            .edit_message(channel, MessageId::new(id.max(1)), &edit, vec![])
+            )));
+        }
+        let url = format!(
+            "{}/api/v10/channels/{}/messages/{message_id}",
+            self.api_base,
+            self.channel_of(channel)?
+        );
+        self.send(self.http.patch(url).json(&edit))
             .await
             .map(|_| ())
-            .map_err(classify)
     }
-}
 
-/// Server errors and rate limits are worth another try later; a refused token or a missing
-/// channel is not.
-fn classify(e: serenity::Error) -> SendError {
-    let permanent = match &e {
-        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => {
-            let status = r.status_code.as_u16();
-            !(status == 429 || status >= 500)
+    /// Sends with the bot token; server errors and rate limits are worth another try (after
+    /// Discord's `retry_after`), a refused token or a missing channel is not.
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, SendError> {
+        let response = request
+            .header("Authorization", format!("Bot {}", self.token))
+            .send()
+            .await
+            .map_err(|e| SendError::temporary(format!("Discord: {e}")))?;
+        let status = response.status();
+        let header_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(answer);
         }
-        serenity::Error::Http(HttpError::Request(_)) => false,
-        serenity::Error::Model(_) | serenity::Error::Json(_) => true,
-        _ => false,
-    };
-    let message = match &e {
-        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => {
-            format!(
-                "Discord answered {} to {} {}: {}",
-                r.status_code, r.method, r.url, r.error.message
-            )
+        let message = format!(
+            "Discord answered {}: {}",
+            status.as_u16(),
+            answer["message"].as_str().unwrap_or("no message")
+        );
+        if status.as_u16() == 429 {
+            let secs = answer["retry_after"]
+                .as_f64()
+                .or(header_after)
+                .unwrap_or(60.0);
+            return Err(SendError {
+                message,
+                permanent: false,
+                retry_after_ms: Some((secs.clamp(0.0, 3600.0) * 1000.0).ceil() as i64),
+            });
         }
-        other => format!("Discord: {other}"),
-    };
-    // Discord's own rate limiter honours retry_after when it is on (production); when a 429
-    // reaches here its value is not passed on, so wait a conservative minute.
-    let rate_limited = matches!(&e, serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) if r.status_code.as_u16() == 429);
-    SendError {
-        message,
-        permanent,
-        retry_after_ms: rate_limited.then_some(60_000),
+        Err(SendError {
+            message,
+            permanent: !status.is_server_error(),
+            retry_after_ms: None,
+        })
     }
 }

@@ -506,11 +506,11 @@ async fn discord_rate_limits_are_waited_out_and_refused_tokens_not_retried() {
         t.app.ctx.clock.now_ms(),
     );
     assert!(
-        next - now >= 5_000,
-        "not retried before retry_after ({} ms)",
+        (4_000..10_000).contains(&(next - now)),
+        "retried after Discord's retry_after of 5 s (counted from the failed try), not a blanket minute ({} ms)",
         next - now
     );
-    t.app.ctx.clock.advance(Duration::from_secs(61));
+    t.app.ctx.clock.advance(Duration::from_secs(6));
     crate::helpers::wake_outbox(&t.app.ctx);
     t.posted(id).await;
 
