@@ -673,6 +673,16 @@ async fn each_application_shows_its_requests_in_its_own_channel_or_none() {
         })
         .await;
     assert_eq!(update.body["channel"], "C0CONSOLE");
+    assert!(
+        status_of(&update.body).starts_with("1 of 2 approvals: alice-"),
+        "{}",
+        status_of(&update.body)
+    );
+    assert_eq!(
+        action_ids(&update.body),
+        ["duration", "approve", "deny"],
+        "still open for the second approval"
+    );
 }
 
 #[tokio::test]
