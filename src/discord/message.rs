@@ -6,7 +6,7 @@ use serenity::all::{
 };
 
 use crate::clock::show;
-use crate::domain::{duration_text, presets, GrantDuration};
+use crate::domain::{duration_text, first_choice, presets, GrantDuration};
 use crate::request_view::RequestView;
 use crate::store::{ApprovalRow, GrantRow, GrantState, RequestRow, RequestState};
 
@@ -71,23 +71,6 @@ fn hh_mm(ms: i64) -> String {
 
 fn unix(ms: i64) -> i64 {
     ms.div_euclid(1000)
-}
-
-/// The duration the menu shows as chosen: the pick, else the wish, else 1h, within the cap.
-pub fn chosen(v: &Message<'_>, max: GrantDuration) -> GrantDuration {
-    v.selected
-        .or_else(|| {
-            v.request
-                .wished_ms
-                .and_then(|w| GrantDuration::from_minutes(w / 60_000).ok())
-        })
-        .filter(|d| *d <= max)
-        .unwrap_or_else(|| {
-            presets(max)
-                .into_iter()
-                .find(|d| d.minutes() >= 60)
-                .unwrap_or(max)
-        })
 }
 
 pub fn status_line(v: &Message<'_>) -> (String, u32) {
@@ -231,7 +214,7 @@ fn components(v: &Message<'_>) -> Vec<CreateActionRow> {
     let r = v.request;
     match (r.state, v.grant, v.max) {
         (RequestState::Pending, _, Some(max)) if r.is_open(v.now) => {
-            let picked = chosen(v, max);
+            let picked = first_choice(v.selected, r.wished_ms, max);
             let options = presets(max)
                 .into_iter()
                 .map(|d| {

@@ -101,6 +101,24 @@ impl fmt::Display for GrantDuration {
     }
 }
 
+/// The duration offered first: the one picked, else the requester's wish, else 1h (or the
+/// nearest preset above), never over `max`.
+pub fn first_choice(
+    picked: Option<GrantDuration>,
+    wished_ms: Option<i64>,
+    max: GrantDuration,
+) -> GrantDuration {
+    picked
+        .or_else(|| wished_ms.and_then(|w| GrantDuration::from_minutes(w / 60_000).ok()))
+        .filter(|d| *d <= max)
+        .unwrap_or_else(|| {
+            presets(max)
+                .into_iter()
+                .find(|d| d.minutes() >= 60)
+                .unwrap_or(max)
+        })
+}
+
 /// The durations offered to choose from (a wish on the request form, a choice on the review
 /// page and in chat), short ones too, never longer than `max` (which is always offered).
 pub fn presets(max: GrantDuration) -> Vec<GrantDuration> {

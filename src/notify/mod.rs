@@ -69,23 +69,28 @@ pub enum Event<'a> {
 }
 
 impl Event<'_> {
-    /// The application (and policy, when known) whose routes say where its chat messages go.
-    fn route(&self) -> Option<(&str, Option<&str>)> {
+    /// The request the event is about, when it carries one.
+    fn request(&self) -> Option<&RequestRow> {
         match self {
-            Event::LoginCode { .. } => None,
             Event::RequestCreated { request, .. }
             | Event::Reminder { request, .. }
             | Event::Escalated { request, .. }
             | Event::ApprovalRecorded { request, .. }
             | Event::RequestDecided { request, .. }
             | Event::RequestCancelled { request, .. }
-            | Event::RequestExpired { request, .. } => Some((
-                request.app_slug.as_str(),
-                Some(request.policy_name.as_str()),
-            )),
-            Event::GrantWarning { grant, .. } | Event::GrantEnded { grant, .. } => {
+            | Event::RequestExpired { request, .. } => Some(request),
+            Event::LoginCode { .. } | Event::GrantWarning { .. } | Event::GrantEnded { .. } => None,
+        }
+    }
+
+    /// The application (and policy, when known) whose routes say where its chat messages go.
+    fn route(&self) -> Option<(&str, Option<&str>)> {
+        match (self, self.request()) {
+            (_, Some(r)) => Some((r.app_slug.as_str(), Some(r.policy_name.as_str()))),
+            (Event::GrantWarning { grant, .. } | Event::GrantEnded { grant, .. }, None) => {
                 Some((grant.app_slug.as_str(), None))
             }
+            _ => None,
         }
     }
 
@@ -112,15 +117,8 @@ fn targets(config: &Config, route: &Route, service: ChatService, event: &Event<'
         Route::Channel(c) => vec![c.clone()],
         Route::Inherit | Route::Off => Vec::new(),
         Route::Approvers => {
-            let request = match event {
-                Event::RequestCreated { request, .. }
-                | Event::Reminder { request, .. }
-                | Event::Escalated { request, .. }
-                | Event::ApprovalRecorded { request, .. }
-                | Event::RequestDecided { request, .. }
-                | Event::RequestCancelled { request, .. }
-                | Event::RequestExpired { request, .. } => request,
-                _ => return Vec::new(),
+            let Some(request) = event.request() else {
+                return Vec::new();
             };
             let Some((_, t)) = config.temporary(&request.app_slug, &request.policy_name) else {
                 return Vec::new();

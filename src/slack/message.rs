@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::clock::show;
-use crate::domain::{duration_text, presets, GrantDuration};
+use crate::domain::{duration_text, first_choice, presets, GrantDuration};
 use crate::request_view::RequestView;
 use crate::store::{GrantState, RequestState};
 
@@ -22,27 +22,6 @@ fn plain(text: &str) -> Value {
         t = "—".into();
     }
     json!({ "type": "plain_text", "text": t, "emoji": false })
-}
-
-/// The duration the menu shows as chosen: the pick, else the wish, else 1h, within the cap.
-fn chosen(
-    view: &RequestView,
-    selected: Option<GrantDuration>,
-    max: GrantDuration,
-) -> GrantDuration {
-    selected
-        .or_else(|| {
-            view.request
-                .wished_ms
-                .and_then(|w| GrantDuration::from_minutes(w / 60_000).ok())
-        })
-        .filter(|d| *d <= max)
-        .unwrap_or_else(|| {
-            presets(max)
-                .into_iter()
-                .find(|d| d.minutes() >= 60)
-                .unwrap_or(max)
-        })
 }
 
 /// Where the request stands, in words.
@@ -145,7 +124,7 @@ pub fn render(view: &RequestView, selected: Option<GrantDuration>, now: i64) -> 
     let max = view.temporary.as_ref().map(|t| t.max_duration);
     match (r.state, max, view.live_grant(now)) {
         (RequestState::Pending, Some(max), _) if r.is_open(now) => {
-            let picked = chosen(view, selected, max);
+            let picked = first_choice(selected, r.wished_ms, max);
             let option = |d: GrantDuration| json!({ "text": plain(&d.to_string()), "value": format!("{}:{}", r.id, d.minutes()) });
             let options: Vec<Value> = presets(max).into_iter().map(option).collect();
             blocks.push(json!({

@@ -14,7 +14,7 @@ use super::layout::{csrf_field, page, Frame};
 use crate::clock::show;
 use crate::context::Context;
 use crate::decisions::{self, DecideError, Verdict};
-use crate::domain::{duration_text, presets, Email, GrantDuration, Reason};
+use crate::domain::{duration_text, first_choice, presets, Email, GrantDuration, Reason};
 use crate::request_view::RequestView;
 use crate::store::{Origin, RequestState, ReviewTokenRow, Via};
 use crate::tokens;
@@ -111,9 +111,7 @@ async fn render(
             p.ok role="status" { "You approved. The request waits for the other approvals." }
         } @else if open {
             @if let Some(t) = temporary {
-                @let default = request.wished_ms.and_then(|w| GrantDuration::from_minutes(w / 60_000).ok())
-                    .filter(|w| *w <= t.max_duration)
-                    .unwrap_or_else(|| presets(t.max_duration).into_iter().find(|d| d.minutes() >= 60).unwrap_or(t.max_duration));
+                @let default = first_choice(None, request.wished_ms, t.max_duration);
                 form method="post" action=(format!("/review/{token}")) {
                     (csrf_field(csrf))
                     label for="duration" { "Duration (at most " (t.max_duration) ")" }
