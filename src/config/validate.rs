@@ -386,6 +386,25 @@ fn approvers(raw: Vec<RawApprover>) -> Result<Vec<Approver>> {
                 ));
             }
         }
+        // A chat id names one approver: a second would let a click decide as either.
+        for (field, id, of) in [
+            (
+                "discord_id",
+                &a.discord_id,
+                (|x: &Approver| x.discord_id.clone()) as fn(&Approver) -> Option<String>,
+            ),
+            ("slack_id", &a.slack_id, |x: &Approver| x.slack_id.clone()),
+        ] {
+            if let Some(j) = id
+                .as_ref()
+                .and_then(|id| out.iter().position(|x| of(x).as_ref() == Some(id)))
+            {
+                return Err(ConfigError::new(
+                    format!("approvers[{i}].{field}"),
+                    format!("is also approvers[{j}].{field}; each chat id belongs to one approver"),
+                ));
+            }
+        }
         out.push(Approver {
             email,
             discord_id: a.discord_id,

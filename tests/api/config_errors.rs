@@ -124,6 +124,11 @@ fn each_mistake_names_its_key() {
             "available in Slack",
         ),
         (
+            format!("{GOOD}\n[[approvers]]\nemail = \"bob@example.com\"\nslack_id = \"UBOB01\"\n[[approvers]]\nemail = \"carol@example.com\"\nslack_id = \"UBOB01\"\n"),
+            "approvers[2].slack_id",
+            "also approvers[1].slack_id",
+        ),
+        (
             format!("[server]\ntarget_header = \"Host\"\n{GOOD}"),
             "server.target_header",
             "X-Original-URL",
