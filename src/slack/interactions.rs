@@ -116,16 +116,30 @@ pub async fn handle(ctx: &Context, slack: &Slack, p: &Payload) -> Reply {
     }
 }
 
+/// Slack wants the answer to a click within 3 seconds: what goes back to Slack by other calls
+/// (a note, an updated menu, a modal) is sent beside the answer, not before it.
+fn meanwhile(
+    what: &'static str,
+    call: impl std::future::Future<Output = Result<(), crate::notify::SendError>> + Send + 'static,
+) {
+    tokio::spawn(async move {
+        if let Err(e) = call.await {
+            tracing::warn!(error = %e.message, what, "a call to Slack failed");
+        }
+    });
+}
+
 /// A note only the clicker sees: on the click's `response_url`, or in the modal.
 async fn tell(slack: &Slack, p: &Payload, text: &str) -> Reply {
     if p.kind == "view_submission" {
         return Reply::Json(json!({ "response_action": "errors", "errors": { "reason": text } }));
     }
-    if let Some(url) = &p.response_url {
+    if let Some(url) = p.response_url.clone() {
         let note = json!({ "response_type": "ephemeral", "replace_original": false, "text": text });
-        if let Err(e) = slack.client.respond(url, &note).await {
-            tracing::warn!(error = %e.message, "could not answer a Slack click");
-        }
+        let client = slack.client.clone();
+        meanwhile("a note to the clicker", async move {
+            client.respond(&url, &note).await
+        });
     }
     Reply::Empty
 }
@@ -153,13 +167,10 @@ async fn respond(ctx: &Context, slack: &Slack, p: &Payload) -> anyhow::Result<Re
             return Ok(
                 match click(ctx, p, approver, clicks::Action::Show(id)).await? {
                     Answer::Current(_) => {
-                        if let Err(e) = slack
-                            .client
-                            .open_view(&p.trigger_id, &message::deny_modal(id))
-                            .await
-                        {
-                            tracing::warn!(error = %e.message, "could not open the deny modal");
-                        }
+                        let (client, trigger) = (slack.client.clone(), p.trigger_id.clone());
+                        meanwhile("the deny dialog", async move {
+                            client.open_view(&trigger, &message::deny_modal(id)).await
+                        });
                         Reply::Empty
                     }
                     Answer::Refused(why) => tell(slack, p, &why).await,
@@ -176,14 +187,15 @@ async fn respond(ctx: &Context, slack: &Slack, p: &Payload) -> anyhow::Result<Re
         Answer::Current(request_id) => {
             // A pick changes only this message's menu and button; every other change reaches
             // the message through the outbox, whichever channel it came from.
-            if let (Some(d), Some(url)) = (selected, &p.response_url) {
+            if let (Some(d), Some(url)) = (selected, p.response_url.clone()) {
                 if let Some(view) = RequestView::load(&ctx.store, &ctx.config, request_id).await? {
                     let r = message::render(&view, Some(d), ctx.clock.now_ms());
                     let update =
                         json!({ "replace_original": true, "text": r.text, "blocks": r.blocks });
-                    if let Err(e) = slack.client.respond(url, &update).await {
-                        tracing::warn!(error = %e.message, "could not show the picked duration");
-                    }
+                    let client = slack.client.clone();
+                    meanwhile("the picked duration", async move {
+                        client.respond(&url, &update).await
+                    });
                 }
             }
             Ok(Reply::Empty)
