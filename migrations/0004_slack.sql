@@ -35,3 +35,6 @@ INSERT INTO outbox_new SELECT id, channel, kind, recipient, payload, request_id,
 DROP TABLE outbox;
 ALTER TABLE outbox_new RENAME TO outbox;
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
+
+-- An approver's own decisions, for their inbox.
+CREATE INDEX audit_events_actor ON audit_events (actor, id);

@@ -158,6 +158,20 @@ impl Store {
         .await
     }
 
+    /// The latest decisions (approvals, denials, extensions, quorum approvals) made by `actor`.
+    pub async fn decisions_by(&self, actor: &str, limit: i64) -> sqlx::Result<Vec<AuditEvent>> {
+        sqlx::query_as(
+            "SELECT id, at, action, actor, channel, request_id, grant_id, app_slug, subject, justification, \
+             duration_ms, reason, client_ip, discord_user FROM audit_events WHERE actor = ? AND action IN \
+             ('request_approved', 'request_denied', 'grant_extended', 'approval_recorded') \
+             ORDER BY id DESC LIMIT ?",
+        )
+        .bind(actor)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await
+    }
+
     pub async fn last_audit_id(&self) -> sqlx::Result<i64> {
         sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM audit_events")
             .fetch_one(&self.read)

@@ -142,6 +142,18 @@ impl Store {
         .await
     }
 
+    /// Requests still waiting for a decision at `now`, oldest first.
+    pub async fn open_requests(&self, now: i64, limit: i64) -> sqlx::Result<Vec<RequestRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM access_requests WHERE state = 'pending' AND expires_at > ? \
+             ORDER BY created_at, id LIMIT ?"
+        )))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await
+    }
+
     pub async fn list_requests(
         &self,
         state: Option<RequestState>,

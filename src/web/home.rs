@@ -72,7 +72,16 @@ pub async fn home(
         };
         rows.push(html! { li { strong { (app.name) } " " span.hint { (app.host) } br; (status) } });
     }
+    // An approver learns here what waits for them.
+    let waiting = match ctx.config.approver(&me) {
+        Some(_) => Some(super::approvals_page::waiting_for(&ctx, &me).await?.len()),
+        None => None,
+    };
     let body = html! {
+        @if let Some(n) = waiting {
+            p { a href="/approvals" { "Approvals" } ": "
+                @if n == 0 { "nothing waits for you." } @else { strong { (n) } " waiting for your decision." } }
+        }
         @if rows.is_empty() {
             p { "No application is open to " (me) "." }
         } @else {

@@ -1,5 +1,6 @@
 //! HTTP: the pages people use, `/auth` for proxies, and ops endpoints.
 mod access_notes;
+mod approvals_page;
 mod cookies;
 mod csrf;
 mod discord_endpoint;
@@ -56,6 +57,8 @@ pub fn router(ctx: Arc<Context>) -> FrontDoor {
             get(request_pages::show_form).post(request_pages::submit),
         )
         .route("/requests/{id}", get(status_page::status))
+        .route("/approvals", get(approvals_page::show))
+        .route("/approvals/{id}", post(approvals_page::decide))
         .route("/requests/{id}/cancel", post(request_pages::cancel))
         .route("/grants/{id}/revoke", post(grant_actions::revoke))
         .route(

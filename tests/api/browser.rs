@@ -144,7 +144,7 @@ pub async fn wait_for_text(c: &Client, needle: &str, limit: Duration) {
 }
 
 /// Signs in through the pages with the emailed code.
-async fn sign_in(c: &Client, app: &TestApp, email: &str, screenshots: Option<&str>) {
+pub async fn sign_in(c: &Client, app: &TestApp, email: &str, screenshots: Option<&str>) {
     let before = app.mail().to(email).await.len();
     wait_for_text(c, "We will email you", Duration::from_secs(10)).await;
     let current: serde_json::Value = c
