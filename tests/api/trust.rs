@@ -433,6 +433,10 @@ async fn ambiguous_configs_are_refused_naming_both_keys() {
     );
 }
 
+/// The follower and revokes raced for real, many times. The window it guards is microseconds
+/// wide, so this is a soak: the exact interleaving (a live copy read before the revoke, applied
+/// after it) is replayed deterministically by `access_cache`'s unit test
+/// `a_copy_read_before_a_revoke_cannot_bring_the_grant_back`, which fails on the old cache.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoke_is_never_undone_by_the_audit_log_follower() {
     let app = TestApp::spawn().await;
