@@ -15,10 +15,11 @@ INSERT INTO chat_messages (request_id, channel, target, chat_channel, message_id
     SELECT id, 'discord', '', NULL, discord_message_id FROM access_requests
     WHERE discord_message_id IS NOT NULL;
 
--- SQLite cannot change a CHECK constraint in place: the outbox is rebuilt to allow 'slack'.
+-- SQLite cannot change a CHECK constraint in place: the outbox is rebuilt to allow 'slack'
+-- and 'webhook' (events out to the receivers in [[webhooks]]).
 CREATE TABLE outbox_new (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    channel         TEXT    NOT NULL CHECK (channel IN ('email', 'discord', 'slack')),
+    channel         TEXT    NOT NULL CHECK (channel IN ('email', 'discord', 'slack', 'webhook')),
     kind            TEXT    NOT NULL,
     recipient       TEXT    NOT NULL,
     payload         TEXT    NOT NULL,

@@ -80,6 +80,7 @@ impl App {
             mailer,
             discord,
             slack,
+            webhooks: crate::notify::webhooks::Sender::new()?,
             limits: Default::default(),
             last_sweep_ms: std::sync::atomic::AtomicI64::new(now),
             outbox_wakeups: Channel::ALL.iter().map(|_| Notify::new()).collect(),

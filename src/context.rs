@@ -26,6 +26,8 @@ pub struct Context {
     pub discord: Option<Discord>,
     /// Set when `slack.enabled`.
     pub slack: Option<Slack>,
+    /// Sends `[[webhooks]]` events.
+    pub webhooks: crate::notify::webhooks::Sender,
     pub limits: crate::rate_limit::RateLimiter,
     /// When the scheduler last finished a sweep (ms), for /healthz and /metrics.
     pub last_sweep_ms: AtomicI64,
@@ -71,7 +73,7 @@ impl Context {
         match channel {
             Channel::Discord => self.discord.as_ref().map(|d| d as &dyn Chat),
             Channel::Slack => self.slack.as_ref().map(|s| s as &dyn Chat),
-            Channel::Email => None,
+            Channel::Email | Channel::Webhook => None,
         }
     }
 }

@@ -3,7 +3,7 @@ use crate::change::{Change, Outcome};
 use crate::clock::show;
 use crate::config::{Config, Temporary};
 use crate::domain::{Email, GrantDuration, Reason};
-use crate::notify::{self, Event};
+use crate::notify::{self, webhooks, Event};
 use crate::policy;
 use crate::store::{
     AuditAction, GrantRow, NewAudit, NewGrant, Origin, RequestRow, RequestState, Store, Tx,
@@ -220,13 +220,13 @@ pub async fn decide(
         duration_ms,
         ..refused
     };
-    Store::append_audit(&mut tx, &audit).await?;
+    let mut queued = webhooks::record(&mut tx, config, &[audit], now).await?;
     let event = Event::RequestDecided {
         request: &decided,
         app_name: &app.name,
         grant: grant.as_ref(),
     };
-    let queued = notify::enqueue(&mut tx, config, event, now).await?;
+    queued.extend(notify::enqueue(&mut tx, config, event, now).await?);
     tx.commit().await?;
     tracing::info!(request = request_id, %approver, via = %origin.via, %action, "request decided");
     let change = Change::queued(queued).with_grant(grant.as_ref());
@@ -283,20 +283,17 @@ async fn count_approval(
         return Ok(Counted::Complete { duration_ms });
     }
     let counted: Vec<_> = tally.counted.iter().map(|a| (*a).clone()).collect();
-    Store::append_audit(
-        tx,
-        &NewAudit {
-            action: AuditAction::ApprovalRecorded,
-            ..refused.clone()
-        },
-    )
-    .await?;
+    let recorded = NewAudit {
+        action: AuditAction::ApprovalRecorded,
+        ..refused.clone()
+    };
+    let mut queued = webhooks::record(tx, config, &[recorded], now).await?;
     let event = Event::ApprovalRecorded {
         request: &current,
         app_name: config.app_name(&request.app_slug),
         approvals: &counted,
     };
-    let queued = notify::enqueue(tx, config, event, now).await?;
+    queued.extend(notify::enqueue(tx, config, event, now).await?);
     let waiting = Some((tally.count(), request.approvals_needed));
     Ok(Counted::Waiting(Box::new(Outcome::new(
         Decided {

@@ -2,7 +2,7 @@
 //! an administrator from the CLI.
 use crate::change::{Change, Outcome};
 use crate::config::Config;
-use crate::notify::{self, Event};
+use crate::notify::{self, webhooks, Event};
 use crate::store::{AuditAction, GrantRow, NewAudit, Origin, Store};
 
 #[derive(Debug, thiserror::Error)]
@@ -40,13 +40,13 @@ pub async fn revoke(
         reason,
         ..NewAudit::new(now, AuditAction::GrantRevoked, by, origin)
     };
-    Store::append_audit(&mut tx, &audit).await?;
+    let mut queued = webhooks::record(&mut tx, config, &[audit], now).await?;
     let app_name = config.app_name(&grant.app_slug);
     let event = Event::GrantEnded {
         grant: &grant,
         app_name,
     };
-    let queued = notify::enqueue(&mut tx, config, event, now).await?;
+    queued.extend(notify::enqueue(&mut tx, config, event, now).await?);
     tx.commit().await?;
     tracing::info!(grant = id, by, via = %origin.via, "grant revoked");
     let change = Change::queued(queued).with_grant(Some(&grant));

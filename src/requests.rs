@@ -3,7 +3,7 @@
 use crate::change::{Change, Outcome};
 use crate::config::{Application, Config, Temporary};
 use crate::domain::{Email, GrantDuration, Justification};
-use crate::notify::{self, Event};
+use crate::notify::{self, webhooks, Event};
 use crate::policy;
 use crate::store::{AuditAction, GrantRow, NewAudit, NewRequest, Origin, RequestRow, Store, Tx};
 use crate::tokens;
@@ -118,7 +118,7 @@ pub async fn create(
         duration_ms: new.wished_ms,
         ..NewAudit::new(now, action, r.requester.as_str(), Origin::web(r.client_ip))
     };
-    Store::append_audit(&mut tx, &audit).await?;
+    let mut queued = webhooks::record(&mut tx, config, &[audit], now).await?;
     let request = Store::request(&mut *tx, id)
         .await?
         .ok_or(sqlx::Error::RowNotFound)?;
@@ -128,7 +128,7 @@ pub async fn create(
         links: &links,
         extends: r.extends,
     };
-    let queued = notify::enqueue(&mut tx, config, event, now).await?;
+    queued.extend(notify::enqueue(&mut tx, config, event, now).await?);
     tx.commit().await?;
     tracing::info!(request = id, app = %r.app.slug, requester = %r.requester, extension = r.extends.is_some(), "access requested");
     Ok(Outcome::new(id, Change::queued(queued)))
@@ -159,13 +159,13 @@ pub async fn cancel(
             Origin::web(client_ip),
         )
     };
-    Store::append_audit(&mut tx, &audit).await?;
+    let mut queued = webhooks::record(&mut tx, config, &[audit], now).await?;
     let app_name = config.app_name(&request.app_slug);
     let event = Event::RequestCancelled {
         request: &request,
         app_name,
     };
-    let queued = notify::enqueue(&mut tx, config, event, now).await?;
+    queued.extend(notify::enqueue(&mut tx, config, event, now).await?);
     tx.commit().await?;
     Ok(Outcome::new(request, Change::queued(queued)))
 }

@@ -2,7 +2,7 @@
 use crate::change::{Change, Outcome};
 use crate::config::Config;
 use crate::domain::Email;
-use crate::notify::{self, Event};
+use crate::notify::{self, webhooks, Event};
 use crate::policy;
 use crate::requests::review_links;
 use crate::store::{AuditAction, Channel, GrantRow, NewAudit, Origin, RequestRow, Store, Tx, Via};
@@ -43,7 +43,7 @@ pub async fn sweep(
             ..by_the_scheduler(now, AuditAction::GrantExpired)
         })
         .collect();
-    Store::append_audits(&mut tx, &audits).await?;
+    queued.extend(webhooks::record(&mut tx, config, &audits, now).await?);
     let events: Vec<Event<'_>> = grants_expired
         .iter()
         .map(|g| Event::GrantEnded {
@@ -54,17 +54,14 @@ pub async fn sweep(
     queued.extend(notify::enqueue_all(&mut tx, config, &events, now).await?);
     let requests_expired = Store::expire_pending_requests(&mut tx, now).await?;
     for r in &requests_expired {
-        Store::append_audit(
-            &mut tx,
-            &NewAudit {
-                request_id: Some(r.id),
-                app_slug: Some(&r.app_slug),
-                subject: Some(r.requester.as_str()),
-                justification: Some(&r.justification),
-                ..by_the_scheduler(now, AuditAction::RequestExpired)
-            },
-        )
-        .await?;
+        let expired = NewAudit {
+            request_id: Some(r.id),
+            app_slug: Some(&r.app_slug),
+            subject: Some(r.requester.as_str()),
+            justification: Some(&r.justification),
+            ..by_the_scheduler(now, AuditAction::RequestExpired)
+        };
+        queued.extend(webhooks::record(&mut tx, config, &[expired], now).await?);
         Store::use_review_tokens(&mut tx, r.id, now).await?;
         let event = Event::RequestExpired {
             request: r,
@@ -196,16 +193,13 @@ async fn escalate(
         if !Store::mark_escalated(tx, r.id, now).await? {
             continue;
         }
-        Store::append_audit(
-            tx,
-            &NewAudit {
-                request_id: Some(r.id),
-                app_slug: Some(&r.app_slug),
-                subject: Some(r.requester.as_str()),
-                ..by_the_scheduler(now, AuditAction::RequestEscalated)
-            },
-        )
-        .await?;
+        let escalation = NewAudit {
+            request_id: Some(r.id),
+            app_slug: Some(&r.app_slug),
+            subject: Some(r.requester.as_str()),
+            ..by_the_scheduler(now, AuditAction::RequestEscalated)
+        };
+        queued.extend(webhooks::record(tx, config, &[escalation], now).await?);
         let to: Vec<&Email> = t
             .escalate_to
             .iter()

@@ -45,7 +45,39 @@ pub struct Config {
     pub remind_after: Duration,
     pub approvers: Vec<Approver>,
     pub applications: Vec<Application>,
+    pub webhooks: Vec<Webhook>,
 }
+
+/// A receiver of events: every state change it subscribed to is POSTed to `url` as JSON,
+/// signed with its secret.
+#[derive(Clone, Debug)]
+pub struct Webhook {
+    pub url: url::Url,
+    pub secret: SecretSource,
+    /// The event types it takes (`request.approved`, …); empty: all of them.
+    pub events: Vec<String>,
+}
+
+impl Webhook {
+    pub fn wants(&self, event: &str) -> bool {
+        self.events.is_empty() || self.events.iter().any(|e| e == event)
+    }
+}
+
+/// The event types webhooks can take, one per kind of state change.
+pub const WEBHOOK_EVENTS: &[&str] = &[
+    "request.created",
+    "request.approved",
+    "request.denied",
+    "request.cancelled",
+    "request.expired",
+    "request.escalated",
+    "approval.recorded",
+    "extension.requested",
+    "grant.extended",
+    "grant.revoked",
+    "grant.expired",
+];
 
 #[derive(Clone, Debug)]
 pub struct ServerConfig {

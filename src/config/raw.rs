@@ -22,6 +22,18 @@ pub struct RawConfig {
     pub approvers: Vec<RawApprover>,
     #[serde(default)]
     pub applications: Vec<RawApplication>,
+    #[serde(default)]
+    pub webhooks: Vec<RawWebhook>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhook {
+    pub url: String,
+    pub secret_env: String,
+    pub secret_file: Option<String>,
+    /// Event types to send; all when left out.
+    pub events: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]

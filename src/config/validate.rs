@@ -47,6 +47,7 @@ pub fn validate(raw: RawConfig) -> Result<Config> {
         remind_after: positive("scheduler.remind_after", &raw.scheduler.remind_after)?,
         approvers,
         applications,
+        webhooks: webhooks(raw.webhooks)?,
     };
     routes_reach_enabled_services(&config)?;
     Ok(config)
@@ -347,6 +348,49 @@ fn routes_reach_enabled_services(config: &Config) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn webhooks(raw: Vec<RawWebhook>) -> Result<Vec<Webhook>> {
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let key = format!("webhooks[{i}]");
+            let url = url::Url::parse(&w.url)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        format!("{key}.url"),
+                        format!("`{}` is not an http(s) URL", w.url),
+                    )
+                })?;
+            if w.secret_env.trim().is_empty() {
+                return Err(ConfigError::new(
+                    format!("{key}.secret_env"),
+                    "name the environment variable that holds the signing secret",
+                ));
+            }
+            let events = w.events.unwrap_or_default();
+            if let Some((j, e)) = events
+                .iter()
+                .enumerate()
+                .find(|(_, e)| !WEBHOOK_EVENTS.contains(&e.as_str()))
+            {
+                return Err(ConfigError::new(
+                    format!("{key}.events[{j}]"),
+                    format!(
+                        "`{e}` is not an event; they are {}",
+                        WEBHOOK_EVENTS.join(", ")
+                    ),
+                ));
+            }
+            Ok(Webhook {
+                url,
+                secret: secret(w.secret_env, w.secret_file),
+                events,
+            })
+        })
+        .collect()
 }
 
 fn is_snowflake(s: &str) -> bool {

@@ -4,6 +4,7 @@ pub mod email;
 mod messages;
 pub mod outbox;
 mod send_error;
+pub mod webhooks;
 
 use sqlx::SqliteConnection;
 

@@ -76,6 +76,11 @@ async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
             }
             Err(e) => Err(SendError::permanent(format!("unreadable payload: {e}"))),
         },
+        Channel::Webhook => {
+            ctx.webhooks
+                .send(&ctx.config, &row, ctx.clock.now_ms())
+                .await
+        }
         channel => match (
             ctx.chat(channel),
             serde_json::from_str::<ChatPayload>(&row.payload),
@@ -106,6 +111,7 @@ async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
                     Channel::Email => Via::Email,
                     Channel::Discord => Via::Discord,
                     Channel::Slack => Via::Slack,
+                    Channel::Webhook => Via::Webhook,
                 };
                 let audit = NewAudit {
                     request_id: row.request_id,
@@ -182,7 +188,7 @@ async fn show_request(
 fn service_of(channel: Channel) -> ChatService {
     match channel {
         Channel::Slack => ChatService::Slack,
-        Channel::Discord | Channel::Email => ChatService::Discord,
+        Channel::Discord | Channel::Email | Channel::Webhook => ChatService::Discord,
     }
 }
 

@@ -129,6 +129,8 @@ text_enum! {
         Web = "web",
         Cli = "cli",
         Scheduler = "scheduler",
+        /// A `[[webhooks]]` delivery (its failures are on the record).
+        Webhook = "webhook",
     }
 }
 
@@ -138,6 +140,7 @@ text_enum! {
         Email = "email",
         Discord = "discord",
         Slack = "slack",
+        Webhook = "webhook",
     }
 }
 

@@ -31,3 +31,4 @@ mod server;
 mod slack;
 mod smtp_fakes;
 mod trust;
+mod webhooks;
