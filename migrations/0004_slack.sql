@@ -39,3 +39,7 @@ CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
 
 -- An approver's own decisions, for their inbox.
 CREATE INDEX audit_events_actor ON audit_events (actor, id);
+-- The audit search on /admin: one index per filter, each ending in id for the newest-first pages.
+CREATE INDEX audit_events_app ON audit_events (app_slug, id);
+CREATE INDEX audit_events_subject ON audit_events (subject, id);
+CREATE INDEX audit_events_action ON audit_events (action, id);

@@ -231,9 +231,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 after = last.id;
                 for e in &events {
                     if json {
-                        let mut v = serde_json::to_value(e)?;
-                        v["time"] = serde_json::Value::String(clock::rfc3339(e.at));
-                        println!("{v}");
+                        println!("{}", e.json_line());
                     } else {
                         println!(
                             "{}  {:<17} {:<24} via {:<9} request={} grant={} {}{}",

@@ -3,7 +3,7 @@ use crate::change::{Change, Outcome, SessionChange};
 use crate::config::{Config, EmailTransport};
 use crate::domain::Email;
 use crate::notify::{self, Event};
-use crate::store::Store;
+use crate::store::{AuditAction, NewAudit, Origin, Store};
 use crate::tokens;
 
 pub const CODE_LIFETIME_MS: i64 = 10 * 60 * 1000;
@@ -130,4 +130,33 @@ pub async fn logout(store: &Store, session: &str) -> sqlx::Result<Outcome<()>> {
         ..Default::default()
     };
     Ok(Outcome::new((), change))
+}
+
+/// Ends every session of `email` at once (an administrator's "sign out everywhere"), on the
+/// record with the administrator as actor; returns how many ended.
+pub async fn end_sessions(
+    store: &Store,
+    email: &Email,
+    by: &str,
+    origin: Origin<'_>,
+    now: i64,
+) -> sqlx::Result<Outcome<usize>> {
+    let mut tx = store.begin().await?;
+    let hashes = Store::delete_sessions_of(&mut tx, email.as_str()).await?;
+    let audit = NewAudit {
+        subject: Some(email.as_str()),
+        ..NewAudit::new(now, AuditAction::SessionsEnded, by, origin)
+    };
+    Store::append_audit(&mut tx, &audit).await?;
+    tx.commit().await?;
+    let sessions = hashes
+        .iter()
+        .filter_map(|h| <[u8; 32]>::try_from(h.as_slice()).ok())
+        .map(|id_hash| SessionChange::Ended { id_hash })
+        .collect();
+    let change = Change {
+        sessions,
+        ..Default::default()
+    };
+    Ok(Outcome::new(hashes.len(), change))
 }

@@ -46,6 +46,8 @@ pub struct Config {
     pub approvers: Vec<Approver>,
     pub applications: Vec<Application>,
     pub webhooks: Vec<Webhook>,
+    /// Who may open `/admin`: see live access, revoke it, end sessions, search the audit log.
+    pub admins: Vec<Email>,
 }
 
 /// A receiver of events: every state change it subscribed to is POSTed to `url` as JSON,
@@ -442,6 +444,10 @@ impl Config {
     /// When a request's first reminder is due, after it was made.
     pub fn remind_after(&self, t: &Temporary) -> Duration {
         t.remind_after.unwrap_or(self.remind_after)
+    }
+
+    pub fn is_admin(&self, email: &Email) -> bool {
+        self.admins.contains(email)
     }
 
     pub fn approver(&self, email: &Email) -> Option<&Approver> {

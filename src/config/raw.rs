@@ -24,6 +24,14 @@ pub struct RawConfig {
     pub applications: Vec<RawApplication>,
     #[serde(default)]
     pub webhooks: Vec<RawWebhook>,
+    #[serde(default)]
+    pub admins: Vec<RawAdmin>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    pub email: String,
 }
 
 #[derive(Deserialize)]

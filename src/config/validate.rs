@@ -48,6 +48,15 @@ pub fn validate(raw: RawConfig) -> Result<Config> {
         approvers,
         applications,
         webhooks: webhooks(raw.webhooks)?,
+        admins: raw
+            .admins
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                Email::parse(&a.email)
+                    .map_err(|m| ConfigError::new(format!("admins[{i}].email"), m))
+            })
+            .collect::<Result<_>>()?,
     };
     routes_reach_enabled_services(&config)?;
     Ok(config)

@@ -27,7 +27,9 @@ pub fn event_type(action: AuditAction) -> Option<&'static str> {
         AuditAction::GrantExtended => "grant.extended",
         AuditAction::GrantRevoked => "grant.revoked",
         AuditAction::GrantExpired => "grant.expired",
-        AuditAction::DecisionRefused | AuditAction::NotificationFailed => return None,
+        AuditAction::DecisionRefused
+        | AuditAction::NotificationFailed
+        | AuditAction::SessionsEnded => return None,
     })
 }
 

@@ -28,6 +28,19 @@ impl<'a> Origin<'a> {
     }
 }
 
+/// What an audit search keeps; every part is optional.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// From this time (ms), included.
+    pub since: Option<i64>,
+    /// Up to this time (ms), excluded.
+    pub until: Option<i64>,
+    pub app: Option<String>,
+    /// The requester or the actor.
+    pub person: Option<String>,
+    pub action: Option<AuditAction>,
+}
+
 /// One line of the append-only audit log.
 #[derive(Debug, Clone)]
 pub struct NewAudit<'a> {
@@ -83,6 +96,16 @@ pub struct AuditEvent {
     pub reason: Option<String>,
     pub client_ip: Option<String>,
     pub discord_user: Option<String>,
+}
+
+impl AuditEvent {
+    /// The event as one JSON line (`daypass audit --json`, the admin page's export): its
+    /// fields, and `time` in RFC 3339 beside `at`.
+    pub fn json_line(&self) -> String {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        v["time"] = serde_json::Value::String(crate::clock::rfc3339(self.at));
+        v.to_string()
+    }
 }
 
 impl Store {
@@ -167,6 +190,33 @@ impl Store {
              ORDER BY id DESC LIMIT ?",
         )
         .bind(actor)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await
+    }
+
+    /// One page of the events that match `filter`, newest first, older than `before_id` when set.
+    pub async fn search_audit(
+        &self,
+        filter: &AuditFilter,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> sqlx::Result<Vec<AuditEvent>> {
+        // Every condition is a fixed fragment with a bound value, or always true when unset.
+        sqlx::query_as(
+            "SELECT id, at, action, actor, channel, request_id, grant_id, app_slug, subject, justification, \
+             duration_ms, reason, client_ip, discord_user FROM audit_events \
+             WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2) \
+             AND (?3 IS NULL OR app_slug = ?3) AND (?4 IS NULL OR subject = ?4 OR actor = ?4) \
+             AND (?5 IS NULL OR action = ?5) AND (?6 IS NULL OR id < ?6) \
+             ORDER BY id DESC LIMIT ?7",
+        )
+        .bind(filter.since)
+        .bind(filter.until)
+        .bind(filter.app.as_deref())
+        .bind(filter.person.as_deref())
+        .bind(filter.action)
+        .bind(before_id)
         .bind(limit)
         .fetch_all(&self.read)
         .await

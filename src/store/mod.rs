@@ -18,7 +18,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 pub use approvals::ApprovalRow;
-pub use audit::{AuditEvent, NewAudit, Origin};
+pub use audit::{AuditEvent, AuditFilter, NewAudit, Origin};
 pub use chat_messages::ChatMessageRow;
 pub use grants::{GrantRow, NewGrant};
 pub use login_codes::LoginCodeRow;

@@ -37,6 +37,28 @@ impl Store {
             .map(|r| r.rows_affected() > 0)
     }
 
+    /// Ends every session of `email`; returns their hashes.
+    pub async fn delete_sessions_of(
+        conn: &mut SqliteConnection,
+        email: &str,
+    ) -> sqlx::Result<Vec<Vec<u8>>> {
+        sqlx::query_scalar("DELETE FROM sessions WHERE email = ? RETURNING id_hash")
+            .bind(email)
+            .fetch_all(conn)
+            .await
+    }
+
+    /// Live sessions per person: (email, how many, the latest end).
+    pub async fn sessions_by_person(&self, now: i64) -> sqlx::Result<Vec<(String, i64, i64)>> {
+        sqlx::query_as(
+            "SELECT email, COUNT(*), MAX(expires_at) FROM sessions WHERE expires_at > ? \
+             GROUP BY email ORDER BY email",
+        )
+        .bind(now)
+        .fetch_all(&self.read)
+        .await
+    }
+
     pub async fn live_sessions(&self, now: i64) -> sqlx::Result<Vec<SessionRow>> {
         sqlx::query_as("SELECT id_hash, email, expires_at FROM sessions WHERE expires_at > ?")
             .bind(now)

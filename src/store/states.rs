@@ -116,6 +116,8 @@ text_enum! {
         GrantRevoked = "grant_revoked",
         GrantExpired = "grant_expired",
         NotificationFailed = "notification_failed",
+        /// An administrator signed someone out everywhere.
+        SessionsEnded = "sessions_ended",
     }
 }
 

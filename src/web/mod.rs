@@ -1,5 +1,6 @@
 //! HTTP: the pages people use, `/auth` for proxies, and ops endpoints.
 mod access_notes;
+mod admin_pages;
 mod approvals_page;
 mod cookies;
 mod csrf;
@@ -58,6 +59,10 @@ pub fn router(ctx: Arc<Context>) -> FrontDoor {
         )
         .route("/requests/{id}", get(status_page::status))
         .route("/approvals", get(approvals_page::show))
+        .route("/admin", get(admin_pages::show))
+        .route("/admin/audit", get(admin_pages::audit))
+        .route("/admin/grants/{id}/revoke", post(admin_pages::revoke))
+        .route("/admin/sessions/end", post(admin_pages::end_sessions))
         .route("/approvals/{id}", post(approvals_page::decide))
         .route("/requests/{id}/cancel", post(request_pages::cancel))
         .route("/grants/{id}/revoke", post(grant_actions::revoke))

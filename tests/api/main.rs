@@ -1,5 +1,6 @@
 //! Integration tests: daypass over real HTTP on port 0, a fresh SQLite file per test,
 //! and a real SMTP server (maildev) on loopback.
+mod admin;
 mod approvals;
 mod auth;
 mod browser;
