@@ -154,6 +154,27 @@ impl Store {
         .await
     }
 
+    /// Requests by state, application and requester (each optional), newest first.
+    pub async fn find_requests(
+        &self,
+        state: Option<RequestState>,
+        app: Option<&str>,
+        requester: Option<&str>,
+        limit: i64,
+    ) -> sqlx::Result<Vec<RequestRow>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM access_requests WHERE (?1 IS NULL OR state = ?1) \
+             AND (?2 IS NULL OR app_slug = ?2) AND (?3 IS NULL OR requester = ?3) \
+             ORDER BY id DESC LIMIT ?4"
+        )))
+        .bind(state)
+        .bind(app)
+        .bind(requester)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await
+    }
+
     pub async fn list_requests(
         &self,
         state: Option<RequestState>,

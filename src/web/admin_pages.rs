@@ -18,7 +18,7 @@ use super::identity::{identify, peer, ClientIp};
 use super::layout::{csrf_field, page, when, Frame};
 use crate::context::Context;
 use crate::domain::{duration_text, Email, Reason};
-use crate::store::{AuditAction, AuditEvent, AuditFilter, Origin};
+use crate::store::{AuditAction, AuditEvent, AuditFilter, Origin, RequestState};
 use crate::{grants, login};
 
 /// A signed-in administrator.
@@ -48,7 +48,7 @@ pub async fn show(
     let live = ctx.store.list_grants(true, now, 1000).await?;
     let sessions = ctx.store.sessions_by_person(now).await?;
     let body = html! {
-        p { a href="/admin/audit" { "Search the audit log" } }
+        p { a href="/admin/requests" { "Requests" } " · " a href="/admin/audit" { "Search the audit log" } }
         h2 { "Live access" }
         @if live.is_empty() { p { "Nobody holds temporary access now." } }
         ul.apps {
@@ -141,6 +141,76 @@ pub async fn end_sessions(
     let ended = ctx.apply(login::end_sessions(&ctx.store, &who, me.as_str(), origin, now).await?);
     tracing::info!(admin = %me, person = %who, ended, "signed out everywhere");
     Ok(Redirect::to("/admin").into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct RequestsQuery {
+    state: Option<String>,
+    app: Option<String>,
+    person: Option<String>,
+}
+
+/// `/admin/requests`: requests by state, application and person, each linked to its page.
+pub async fn requests(
+    State(ctx): State<Arc<Context>>,
+    CsrfToken(csrf): CsrfToken,
+    Admin(me): Admin,
+    Query(q): Query<RequestsQuery>,
+) -> WebResult<Html<String>> {
+    let text = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_lowercase)
+    };
+    let state = match text(&q.state) {
+        None => None,
+        Some(s) => Some(
+            RequestState::parse(&s)
+                .ok_or_else(|| WebError::BadRequest(format!("`{s}` is not a state")))?,
+        ),
+    };
+    let (app, person) = (text(&q.app), text(&q.person));
+    let found = ctx
+        .store
+        .find_requests(state, app.as_deref(), person.as_deref(), 200)
+        .await?;
+    let body = html! {
+        form method="get" action="/admin/requests" {
+            label for="state" { "State" }
+            select #state name="state" {
+                option value="" { "Any" }
+                @for s in RequestState::ALL {
+                    option value=(s.as_str()) selected[state == Some(*s)] { (s.as_str()) }
+                }
+            }
+            label for="app" { "Application (slug)" }
+            input #app name="app" value=(app.clone().unwrap_or_default());
+            label for="person" { "Requester" }
+            input #person name="person" value=(person.clone().unwrap_or_default());
+            button type="submit" { "Filter" }
+        }
+        @if found.is_empty() { p { "No requests match." } }
+        ul.apps {
+            @for r in &found {
+                li {
+                    a href=(format!("/requests/{}", r.id)) { "#" (r.id) } " · " strong { (r.state.as_str()) }
+                    " · " (r.requester) " → " (ctx.config.app_name(&r.app_slug)) " · " (when(r.created_at))
+                    br; span.hint { (r.justification) }
+                }
+            }
+        }
+    };
+    let viewer = me.to_string();
+    Ok(page(
+        "Requests",
+        &Frame {
+            viewer: Some(&viewer),
+            csrf: &csrf,
+        },
+        None,
+        body,
+    ))
 }
 
 #[derive(Deserialize, Default)]

@@ -61,6 +61,7 @@ pub fn router(ctx: Arc<Context>) -> FrontDoor {
         .route("/approvals", get(approvals_page::show))
         .route("/admin", get(admin_pages::show))
         .route("/admin/audit", get(admin_pages::audit))
+        .route("/admin/requests", get(admin_pages::requests))
         .route("/admin/grants/{id}/revoke", post(admin_pages::revoke))
         .route("/admin/sessions/end", post(admin_pages::end_sessions))
         .route("/approvals/{id}", post(approvals_page::decide))

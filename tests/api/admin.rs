@@ -11,7 +11,7 @@ async fn spawn() -> TestApp {
 #[tokio::test]
 async fn only_admins_see_admin_pages_strangers_get_404() {
     let app = spawn().await;
-    for path in ["/admin", "/admin/audit"] {
+    for path in ["/admin", "/admin/audit", "/admin/requests"] {
         assert_eq!(
             app.browser().open(path).await.status,
             StatusCode::NOT_FOUND,
@@ -160,4 +160,37 @@ async fn the_audit_log_is_searched_paged_and_exported() {
         k
     };
     assert_eq!(keys(&events[0]), keys(&first_cli));
+}
+
+#[tokio::test]
+async fn requests_are_filtered_by_state_application_and_person() {
+    let app = spawn().await;
+    let mut carol = app.signed_in(&app.email("carol")).await;
+    let approved = make_request(&mut carol, "1h").await;
+    app.approve(approved, "bob", "1h").await;
+    let mut dave = app.signed_in(&app.email("dave")).await;
+    let pending = make_request(&mut dave, "1h").await;
+    let mut root = app.signed_in(&app.email("root")).await;
+    let link = |id: i64| format!("href=\"/requests/{id}\"");
+    let all = root.open("/admin/requests").await.body;
+    assert!(all.contains(&link(approved)) && all.contains(&link(pending)));
+    let only = root
+        .open("/admin/requests?state=pending&app=grafana")
+        .await
+        .body;
+    assert!(only.contains(&link(pending)) && !only.contains(&link(approved)));
+    let carols = root
+        .open(&format!("/admin/requests?person={}", app.email("carol")))
+        .await
+        .body;
+    assert!(carols.contains(&link(approved)) && !carols.contains(&link(pending)));
+    assert_eq!(
+        root.open("/admin/requests?state=maybe").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    // An admin may open any request's page.
+    assert_eq!(
+        root.open(&format!("/requests/{pending}")).await.status,
+        StatusCode::OK
+    );
 }
