@@ -202,24 +202,35 @@ impl Store {
         before_id: Option<i64>,
         limit: i64,
     ) -> sqlx::Result<Vec<AuditEvent>> {
-        // Every condition is a fixed fragment with a bound value, or always true when unset.
-        sqlx::query_as(
+        // Only the conditions that are set, so SQLite picks the index that fits (one per filter).
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "SELECT id, at, action, actor, channel, request_id, grant_id, app_slug, subject, justification, \
-             duration_ms, reason, client_ip, discord_user FROM audit_events \
-             WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2) \
-             AND (?3 IS NULL OR app_slug = ?3) AND (?4 IS NULL OR subject = ?4 OR actor = ?4) \
-             AND (?5 IS NULL OR action = ?5) AND (?6 IS NULL OR id < ?6) \
-             ORDER BY id DESC LIMIT ?7",
-        )
-        .bind(filter.since)
-        .bind(filter.until)
-        .bind(filter.app.as_deref())
-        .bind(filter.person.as_deref())
-        .bind(filter.action)
-        .bind(before_id)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await
+             duration_ms, reason, client_ip, discord_user FROM audit_events WHERE 1 = 1",
+        );
+        if let Some(t) = filter.since {
+            q.push(" AND at >= ").push_bind(t);
+        }
+        if let Some(t) = filter.until {
+            q.push(" AND at < ").push_bind(t);
+        }
+        if let Some(a) = &filter.app {
+            q.push(" AND app_slug = ").push_bind(a.clone());
+        }
+        if let Some(p) = &filter.person {
+            q.push(" AND (subject = ")
+                .push_bind(p.clone())
+                .push(" OR actor = ")
+                .push_bind(p.clone())
+                .push(")");
+        }
+        if let Some(a) = filter.action {
+            q.push(" AND action = ").push_bind(a);
+        }
+        if let Some(id) = before_id {
+            q.push(" AND id < ").push_bind(id);
+        }
+        q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+        q.build_query_as().fetch_all(&self.read).await
     }
 
     pub async fn last_audit_id(&self) -> sqlx::Result<i64> {
