@@ -194,3 +194,62 @@ async fn requests_are_filtered_by_state_application_and_person() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn an_admin_revokes_a_live_grant_and_exports_the_audit_as_csv_in_chromium() {
+    use crate::browser::{browser, chromedriver, click, fill, shot, sign_in, text, wait_for_text};
+    use std::time::Duration;
+    let app = spawn().await;
+    let mut carol = app.signed_in(&app.email("carol")).await;
+    let id = make_request(&mut carol, "1h").await;
+    let grant = app.approve(id, "bob", "1h").await.grant.unwrap();
+
+    let driver = chromedriver().await;
+    let c = browser(&driver, 1000, true).await;
+    c.goto(&format!("{}/login?next=%2Fadmin", app.url))
+        .await
+        .unwrap();
+    sign_in(&c, &app, &app.email("root"), None).await;
+    wait_for_text(&c, "Live access", Duration::from_secs(10)).await;
+    assert!(text(&c).await.contains(&app.email("carol")));
+    shot(&c, "admin-live-access").await;
+    fill(&c, &format!("#reason-{}", grant.id), "Incident over").await;
+    click(
+        &c,
+        &format!("form[action='/admin/grants/{}/revoke'] button", grant.id),
+    )
+    .await;
+    wait_for_text(
+        &c,
+        "Nobody holds temporary access now.",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(
+        app.auth(&carol, "grafana.test", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    c.goto(&format!("{}/admin/audit?action=grant_revoked", app.url))
+        .await
+        .unwrap();
+    wait_for_text(&c, "grant_revoked by", Duration::from_secs(10)).await;
+    shot(&c, "admin-audit").await;
+    // The export link, fetched by the page itself (a download has no page to look at).
+    let csv = c
+        .execute_async(
+            "const done = arguments[0]; \
+             fetch(document.querySelector('a[href*=\"format=csv\"]').href).then(r => r.text()).then(done);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let csv = csv.as_str().unwrap_or("").to_string();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("id,at,action,actor"), "{csv}");
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(
+        lines[1].contains(",grant_revoked,") && lines[1].contains("Incident over"),
+        "{csv}"
+    );
+    c.close().await.unwrap();
+}
