@@ -16,8 +16,11 @@ button.secondary{background:transparent;color:var(--accent)}button.danger{backgr
 .error{border-left:4px solid var(--bad);padding:.5rem .75rem;margin:1rem 0}.ok{border-left:4px solid var(--ok);padding:.5rem .75rem;margin:1rem 0}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}
 ul.apps{list-style:none;padding:0}ul.apps li{border:1px solid var(--line);border-radius:6px;padding:.75rem;margin:.5rem 0}
-form.inline{display:inline}fieldset{border:1px solid var(--line);border-radius:6px;margin:1rem 0}
+a.badge{font-weight:600;margin-right:auto;margin-left:1rem}form.inline{display:inline}fieldset{border:1px solid var(--line);border-radius:6px;margin:1rem 0}
 "#;
+
+/// Where the header shows an approver how many requests wait (`approvals_badge` fills it in).
+pub const APPROVALS_MARKER: &str = "<!--daypass:approvals-->";
 
 /// Who is looking, and the CSRF token their forms carry.
 pub struct Frame<'a> {
@@ -48,6 +51,7 @@ pub fn page(
                 body {
                     header {
                         a.brand href="/" { "daypass" }
+                        @if frame.viewer.is_some() { (maud::PreEscaped(APPROVALS_MARKER)) }
                         @if let Some(v) = frame.viewer {
                             span {
                                 span.hint { "Signed in as " (v) " " }

@@ -1,6 +1,7 @@
 //! HTTP: the pages people use, `/auth` for proxies, and ops endpoints.
 mod access_notes;
 mod admin_pages;
+mod approvals_badge;
 mod approvals_page;
 mod cookies;
 mod csrf;
@@ -77,6 +78,10 @@ pub fn router(ctx: Arc<Context>) -> FrontDoor {
         )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(ctx.clone(), csrf::layer))
+        .layer(middleware::from_fn_with_state(
+            ctx.clone(),
+            approvals_badge::layer,
+        ))
         .layer(middleware::from_fn(page_headers));
     let routes = Router::new()
         .route("/auth", get(forward_auth::auth))

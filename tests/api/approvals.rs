@@ -35,6 +35,19 @@ async fn an_approver_sees_exactly_what_they_may_decide_now_oldest_first() {
         "{}",
         home.body
     );
+    // Every page's header tells an approver how many wait; nobody else sees it.
+    let status = alice.open(&format!("/requests/{carols}")).await;
+    assert!(
+        status.body.contains(">Approvals (2)</a>"),
+        "{}",
+        status.body
+    );
+    let theirs = carol.open(&format!("/requests/{carols}")).await;
+    assert!(!theirs.body.contains("/approvals"), "not an approver");
+    assert!(
+        !theirs.body.contains("daypass:approvals"),
+        "the marker never shows"
+    );
     assert!(
         !carol.open("/").await.body.contains("/approvals"),
         "not an approver"
