@@ -9,8 +9,6 @@ use serenity::all::{CreateMessage, EditMessage};
 use crate::config::DiscordConfig;
 use crate::notify::SendError;
 
-pub const DISCORD_API: &str = "https://discord.com";
-
 #[derive(Clone)]
 pub struct DiscordClient {
     http: reqwest::Client,

@@ -15,7 +15,7 @@ use super::csrf::{CsrfForm, CsrfToken};
 use super::error::{WebError, WebResult};
 use super::id::Id;
 use super::identity::{identify, peer, ClientIp};
-use super::layout::{csrf_field, page, when, Frame};
+use super::layout::{csrf_field, signed_in_page, when};
 use crate::context::Context;
 use crate::domain::{duration_text, Email, Reason};
 use crate::store::{AuditAction, AuditEvent, AuditFilter, Origin, RequestState};
@@ -85,16 +85,7 @@ pub async fn show(
             }
         }
     };
-    let viewer = me.to_string();
-    Ok(page(
-        "Administration",
-        &Frame {
-            viewer: Some(&viewer),
-            csrf: &csrf,
-        },
-        None,
-        body,
-    ))
+    Ok(signed_in_page("Administration", &me, &csrf, body))
 }
 
 #[derive(Deserialize)]
@@ -201,16 +192,7 @@ pub async fn requests(
             }
         }
     };
-    let viewer = me.to_string();
-    Ok(page(
-        "Requests",
-        &Frame {
-            viewer: Some(&viewer),
-            csrf: &csrf,
-        },
-        None,
-        body,
-    ))
+    Ok(signed_in_page("Requests", &me, &csrf, body))
 }
 
 #[derive(Deserialize, Default)]
@@ -420,17 +402,7 @@ pub async fn audit(
         }
         @if let Some(q) = older { p { a href=(format!("/admin/audit?{q}")) { "Older events" } } }
     };
-    let viewer = me.to_string();
-    Ok(page(
-        "Audit log",
-        &Frame {
-            viewer: Some(&viewer),
-            csrf: &csrf,
-        },
-        None,
-        body,
-    )
-    .into_response())
+    Ok(signed_in_page("Audit log", &me, &csrf, body).into_response())
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use super::csrf::{CsrfForm, CsrfToken};
 use super::error::{WebError, WebResult};
 use super::id::Id;
 use super::identity::{ClientIp, User};
-use super::layout::{csrf_field, page, when, Frame};
+use super::layout::{csrf_field, signed_in_page, when};
 use crate::context::Context;
 use crate::decisions::{self, Verdict};
 use crate::domain::{duration_text, first_choice, presets, Email, GrantDuration, Reason};
@@ -118,16 +118,7 @@ pub async fn show(
             }
         }
     };
-    let viewer = me.to_string();
-    Ok(page(
-        "Approvals",
-        &Frame {
-            viewer: Some(&viewer),
-            csrf: &csrf,
-        },
-        None,
-        body,
-    ))
+    Ok(signed_in_page("Approvals", &me, &csrf, body))
 }
 
 #[derive(Deserialize)]

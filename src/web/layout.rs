@@ -70,6 +70,21 @@ pub fn page(
     )
 }
 
+/// A page for a signed-in person (most pages).
+pub fn signed_in_page(
+    title: &str,
+    me: &crate::domain::Email,
+    csrf: &str,
+    body: Markup,
+) -> Html<String> {
+    let viewer = me.to_string();
+    let frame = Frame {
+        viewer: Some(&viewer),
+        csrf,
+    };
+    page(title, &frame, None, body)
+}
+
 pub fn error_page(title: &str, message: &str) -> Html<String> {
     page(
         title,

@@ -383,6 +383,10 @@ async fn bad_stale_and_replayed_interactions_are_refused() {
         .await
         .unwrap();
     assert_eq!(grants, 1);
+    // Notes go out beside the answer: wait for the message's update, which comes later.
+    let (_, ts) = t.posted(id).await;
+    t.updated(&ts, "approved", |s| s.starts_with("Approved by bob-"))
+        .await;
     assert!(
         t.ephemerals().is_empty(),
         "a replay shows the state and says nothing"
