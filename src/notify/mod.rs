@@ -6,7 +6,7 @@ pub mod outbox;
 mod send_error;
 pub mod webhooks;
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::config::{ChatService, Config, Route};
 use crate::policy;
@@ -140,7 +140,7 @@ fn targets(config: &Config, route: &Route, service: ChatService, event: &Event<'
 /// Writes the messages for `event` to the outbox on `conn` (inside the caller's transaction);
 /// returns the channels that got messages, for the server to wake their workers.
 pub async fn enqueue(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     config: &Config,
     event: Event<'_>,
     now: i64,
@@ -150,7 +150,7 @@ pub async fn enqueue(
 
 /// As `enqueue`, for many events at once (written with a few statements).
 pub async fn enqueue_all(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     config: &Config,
     events: &[Event<'_>],
     now: i64,

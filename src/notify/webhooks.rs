@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::SendError;
 use crate::config::{Config, Webhook};
@@ -36,7 +36,7 @@ pub fn event_type(action: AuditAction) -> Option<&'static str> {
 /// Appends `events` to the audit log and queues them for every webhook that wants them, on
 /// `conn` (inside the caller's transaction); returns the outbox channels that got messages.
 pub async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     config: &Config,
     events: &[NewAudit<'_>],
     now: i64,

@@ -1,4 +1,5 @@
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::any::AnyExecutor;
+use sqlx::AnyConnection;
 
 use super::{Store, Via};
 use crate::domain::Email;
@@ -15,7 +16,7 @@ pub struct ApprovalRow {
 impl Store {
     /// Records an approval; `false` if this approver had already approved.
     pub async fn insert_approval(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         request_id: i64,
         approver: &Email,
         duration_ms: i64,
@@ -23,7 +24,8 @@ impl Store {
         channel: Via,
     ) -> sqlx::Result<bool> {
         sqlx::query(
-            "INSERT OR IGNORE INTO approvals (request_id, approver, duration_ms, approved_at, channel) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO approvals (request_id, approver, duration_ms, approved_at, channel) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(request_id)
         .bind(approver)
@@ -36,10 +38,10 @@ impl Store {
     }
 
     pub async fn approvals<'e>(
-        exec: impl SqliteExecutor<'e>,
+        exec: impl AnyExecutor<'e>,
         request_id: i64,
     ) -> sqlx::Result<Vec<ApprovalRow>> {
-        sqlx::query_as("SELECT approver, duration_ms, approved_at, channel FROM approvals WHERE request_id = ? ORDER BY approved_at")
+        sqlx::query_as("SELECT approver, duration_ms, approved_at, channel FROM approvals WHERE request_id = $1 ORDER BY approved_at")
             .bind(request_id)
             .fetch_all(exec)
             .await

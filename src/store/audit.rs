@@ -1,6 +1,7 @@
 use serde::Serialize;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
+use super::builder::Sql;
 use super::{AuditAction, Store, Via};
 
 /// Where a decision or change came from, for the audit log.
@@ -109,10 +110,10 @@ impl AuditEvent {
 }
 
 impl Store {
-    pub async fn append_audit(conn: &mut SqliteConnection, e: &NewAudit<'_>) -> sqlx::Result<()> {
+    pub async fn append_audit(conn: &mut AnyConnection, e: &NewAudit<'_>) -> sqlx::Result<()> {
         sqlx::query(
             "INSERT INTO audit_events (at, action, actor, channel, request_id, grant_id, app_slug, subject, \
-             justification, duration_ms, reason, client_ip, discord_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             justification, duration_ms, reason, client_ip, discord_user) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(e.at)
         .bind(e.action)
@@ -134,31 +135,31 @@ impl Store {
 
     /// Appends many events with few statements (the sweep's thousands of expiries).
     pub async fn append_audits(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         events: &[NewAudit<'_>],
     ) -> sqlx::Result<()> {
         // 13 values a row stays well under SQLite's 32,766 bound parameters.
         for chunk in events.chunks(1000) {
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            let mut q = Sql::new(
                 "INSERT INTO audit_events (at, action, actor, channel, request_id, grant_id, app_slug, subject, \
-                 justification, duration_ms, reason, client_ip, discord_user) ",
+                 justification, duration_ms, reason, client_ip, discord_user)",
             );
-            q.push_values(chunk, |mut b, e| {
-                b.push_bind(e.at)
-                    .push_bind(e.action)
-                    .push_bind(e.actor)
-                    .push_bind(e.channel)
-                    .push_bind(e.request_id)
-                    .push_bind(e.grant_id)
-                    .push_bind(e.app_slug)
-                    .push_bind(e.subject)
-                    .push_bind(e.justification)
-                    .push_bind(e.duration_ms)
-                    .push_bind(e.reason)
-                    .push_bind(e.client_ip)
-                    .push_bind(e.discord_user);
+            q.values(chunk, |b, e| {
+                b.bind(e.at)
+                    .bind(e.action)
+                    .bind(e.actor)
+                    .bind(e.channel)
+                    .bind(e.request_id)
+                    .bind(e.grant_id)
+                    .bind(e.app_slug)
+                    .bind(e.subject)
+                    .bind(e.justification)
+                    .bind(e.duration_ms)
+                    .bind(e.reason)
+                    .bind(e.client_ip)
+                    .bind(e.discord_user);
             });
-            q.build().execute(&mut *conn).await?;
+            q.execute(&mut *conn).await?;
         }
         Ok(())
     }
@@ -172,7 +173,7 @@ impl Store {
     ) -> sqlx::Result<Vec<AuditEvent>> {
         sqlx::query_as(
             "SELECT id, at, action, actor, channel, request_id, grant_id, app_slug, subject, justification, \
-             duration_ms, reason, client_ip, discord_user FROM audit_events WHERE id > ? AND at >= ? ORDER BY id LIMIT ?",
+             duration_ms, reason, client_ip, discord_user FROM audit_events WHERE id > $1 AND at >= $2 ORDER BY id LIMIT $3",
         )
         .bind(after_id)
         .bind(since)
@@ -185,9 +186,9 @@ impl Store {
     pub async fn decisions_by(&self, actor: &str, limit: i64) -> sqlx::Result<Vec<AuditEvent>> {
         sqlx::query_as(
             "SELECT id, at, action, actor, channel, request_id, grant_id, app_slug, subject, justification, \
-             duration_ms, reason, client_ip, discord_user FROM audit_events WHERE actor = ? AND action IN \
+             duration_ms, reason, client_ip, discord_user FROM audit_events WHERE actor = $1 AND action IN \
              ('request_approved', 'request_denied', 'grant_extended', 'approval_recorded') \
-             ORDER BY id DESC LIMIT ?",
+             ORDER BY id DESC LIMIT $2",
         )
         .bind(actor)
         .bind(limit)
@@ -203,34 +204,34 @@ impl Store {
         limit: i64,
     ) -> sqlx::Result<Vec<AuditEvent>> {
         // Only the conditions that are set, so SQLite picks the index that fits (one per filter).
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        let mut q = Sql::new(
             "SELECT id, at, action, actor, channel, request_id, grant_id, app_slug, subject, justification, \
              duration_ms, reason, client_ip, discord_user FROM audit_events WHERE 1 = 1",
         );
         if let Some(t) = filter.since {
-            q.push(" AND at >= ").push_bind(t);
+            q.push(" AND at >= ").bind(t);
         }
         if let Some(t) = filter.until {
-            q.push(" AND at < ").push_bind(t);
+            q.push(" AND at < ").bind(t);
         }
         if let Some(a) = &filter.app {
-            q.push(" AND app_slug = ").push_bind(a.clone());
+            q.push(" AND app_slug = ").bind(a.clone());
         }
         if let Some(p) = &filter.person {
             q.push(" AND (subject = ")
-                .push_bind(p.clone())
+                .bind(p.clone())
                 .push(" OR actor = ")
-                .push_bind(p.clone())
+                .bind(p.clone())
                 .push(")");
         }
         if let Some(a) = filter.action {
-            q.push(" AND action = ").push_bind(a);
+            q.push(" AND action = ").bind(a);
         }
         if let Some(id) = before_id {
-            q.push(" AND id < ").push_bind(id);
+            q.push(" AND id < ").bind(id);
         }
-        q.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
-        q.build_query_as().fetch_all(&self.read).await
+        q.push(" ORDER BY id DESC LIMIT ").bind(limit);
+        q.fetch_all(&self.read).await
     }
 
     pub async fn last_audit_id(&self) -> sqlx::Result<i64> {

@@ -19,7 +19,7 @@ impl Store {
     ) -> sqlx::Result<Vec<ChatMessageRow>> {
         sqlx::query_as(
             "SELECT target, chat_channel, message_id FROM chat_messages \
-             WHERE request_id = ? AND channel = ? ORDER BY target",
+             WHERE request_id = $1 AND channel = $2 ORDER BY target",
         )
         .bind(id)
         .bind(channel)
@@ -38,7 +38,7 @@ impl Store {
     ) -> sqlx::Result<()> {
         sqlx::query(
             "INSERT INTO chat_messages (request_id, channel, target, chat_channel, message_id) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (request_id, channel, target) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id, channel, target) \
              DO UPDATE SET chat_channel = excluded.chat_channel, message_id = excluded.message_id",
         )
         .bind(id)

@@ -1,4 +1,5 @@
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::any::AnyExecutor;
+use sqlx::AnyConnection;
 
 use super::{GrantState, Store};
 use crate::domain::Email;
@@ -45,12 +46,12 @@ impl GrantRow {
 
 impl Store {
     pub async fn insert_grant(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         g: &NewGrant<'_>,
     ) -> sqlx::Result<GrantRow> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO grants (request_id, app_slug, email, approved_by, approved_at, expires_at, max_ms) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
         )))
         .bind(g.request_id)
         .bind(g.app_slug)
@@ -63,12 +64,9 @@ impl Store {
         .await
     }
 
-    pub async fn grant<'e>(
-        exec: impl SqliteExecutor<'e>,
-        id: i64,
-    ) -> sqlx::Result<Option<GrantRow>> {
+    pub async fn grant<'e>(exec: impl AnyExecutor<'e>, id: i64) -> sqlx::Result<Option<GrantRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM grants WHERE id = ?"
+            "SELECT {COLUMNS} FROM grants WHERE id = $1"
         )))
         .bind(id)
         .fetch_optional(exec)
@@ -77,7 +75,7 @@ impl Store {
 
     pub async fn grant_for_request(&self, request_id: i64) -> sqlx::Result<Option<GrantRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM grants WHERE request_id = ?"
+            "SELECT {COLUMNS} FROM grants WHERE request_id = $1"
         )))
         .bind(request_id)
         .fetch_optional(&self.read)
@@ -91,7 +89,7 @@ impl Store {
         app_slug: &str,
     ) -> sqlx::Result<Option<GrantRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM grants WHERE email = ? AND app_slug = ? ORDER BY id DESC LIMIT 1"
+            "SELECT {COLUMNS} FROM grants WHERE email = $1 AND app_slug = $2 ORDER BY id DESC LIMIT 1"
         )))
         .bind(email)
         .bind(app_slug)
@@ -102,7 +100,7 @@ impl Store {
     /// Grants that are active and unexpired at `now`: what the access cache starts from.
     pub async fn live_grants(&self, now: i64) -> sqlx::Result<Vec<GrantRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM grants WHERE state = 'active' AND expires_at > ?"
+            "SELECT {COLUMNS} FROM grants WHERE state = 'active' AND expires_at > $1"
         )))
         .bind(now)
         .fetch_all(&self.read)
@@ -116,10 +114,10 @@ impl Store {
         limit: i64,
     ) -> sqlx::Result<Vec<GrantRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM grants WHERE (?1 = 0 OR (state = 'active' AND expires_at > ?2)) \
-             ORDER BY id DESC LIMIT ?3"
+            "SELECT {COLUMNS} FROM grants WHERE ($1 = 0 OR (state = 'active' AND expires_at > $2)) \
+             ORDER BY id DESC LIMIT $3"
         )))
-        .bind(active_only)
+        .bind(i64::from(active_only))
         .bind(now)
         .bind(limit)
         .fetch_all(&self.read)
@@ -128,15 +126,15 @@ impl Store {
 
     /// Ends an active grant early. `None` when it had already ended.
     pub async fn revoke_grant(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id: i64,
         by: &str,
         reason: Option<&str>,
         now: i64,
     ) -> sqlx::Result<Option<GrantRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "UPDATE grants SET state = 'revoked', ended_at = ?, ended_by = ?, end_reason = ? \
-             WHERE id = ? AND state = 'active' RETURNING {COLUMNS}"
+            "UPDATE grants SET state = 'revoked', ended_at = $1, ended_by = $2, end_reason = $3 \
+             WHERE id = $4 AND state = 'active' RETURNING {COLUMNS}"
         )))
         .bind(now)
         .bind(by)
@@ -149,14 +147,14 @@ impl Store {
     /// Moves a live grant's end to `until` (never earlier than it was), counting from `now`.
     /// `None` when the grant is no longer live.
     pub async fn extend_grant(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id: i64,
         now: i64,
         until: i64,
     ) -> sqlx::Result<Option<GrantRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "UPDATE grants SET expires_at = MAX(expires_at, ?1), extended_at = ?2, warned_at = NULL \
-             WHERE id = ?3 AND state = 'active' AND expires_at > ?2 RETURNING {COLUMNS}"
+            "UPDATE grants SET expires_at = CASE WHEN expires_at > $1 THEN expires_at ELSE $1 END, extended_at = $2, warned_at = NULL \
+             WHERE id = $3 AND state = 'active' AND expires_at > $2 RETURNING {COLUMNS}"
         )))
         .bind(until)
         .bind(now)
@@ -167,13 +165,13 @@ impl Store {
 
     /// Live grants that end within `before_ms` and have not been warned yet; marks them warned.
     pub async fn warn_due_grants(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         now: i64,
         before_ms: i64,
     ) -> sqlx::Result<Vec<GrantRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "UPDATE grants SET warned_at = ?1 WHERE state = 'active' AND warned_at IS NULL \
-             AND expires_at > ?1 AND expires_at <= ?1 + ?2 RETURNING {COLUMNS}"
+            "UPDATE grants SET warned_at = $1 WHERE state = 'active' AND warned_at IS NULL \
+             AND expires_at > $1 AND expires_at <= $1 + $2 RETURNING {COLUMNS}"
         )))
         .bind(now)
         .bind(before_ms)
@@ -183,12 +181,12 @@ impl Store {
 
     /// Marks every active grant whose time is up as expired.
     pub async fn expire_due_grants(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         now: i64,
     ) -> sqlx::Result<Vec<GrantRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE grants SET state = 'expired', ended_at = expires_at, ended_by = 'daypass' \
-             WHERE state = 'active' AND expires_at <= ? RETURNING {COLUMNS}"
+             WHERE state = 'active' AND expires_at <= $1 RETURNING {COLUMNS}"
         )))
         .bind(now)
         .fetch_all(conn)

@@ -1,4 +1,4 @@
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::Store;
 
@@ -13,7 +13,7 @@ pub struct LoginCodeRow {
 
 impl Store {
     pub async fn insert_login_code(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         challenge_hash: &[u8],
         email: &str,
         code_mac: &[u8],
@@ -21,7 +21,7 @@ impl Store {
         expires_at: i64,
     ) -> sqlx::Result<()> {
         sqlx::query(
-            "INSERT INTO login_codes (challenge_hash, email, code_mac, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO login_codes (challenge_hash, email, code_mac, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(challenge_hash)
         .bind(email)
@@ -40,7 +40,7 @@ impl Store {
         now: i64,
     ) -> sqlx::Result<Option<String>> {
         sqlx::query_scalar(
-            "SELECT email FROM login_codes WHERE challenge_hash = ? AND used_at IS NULL AND expires_at > ?",
+            "SELECT email FROM login_codes WHERE challenge_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )
         .bind(challenge_hash)
         .bind(now)
@@ -50,11 +50,11 @@ impl Store {
 
     /// Counts one more try at a code and returns the row as it now stands.
     pub async fn try_login_code(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         challenge_hash: &[u8],
     ) -> sqlx::Result<Option<LoginCodeRow>> {
         sqlx::query_as(
-            "UPDATE login_codes SET attempts = attempts + 1 WHERE challenge_hash = ? \
+            "UPDATE login_codes SET attempts = attempts + 1 WHERE challenge_hash = $1 \
              RETURNING email, code_mac, expires_at, attempts, used_at",
         )
         .bind(challenge_hash)
@@ -64,12 +64,12 @@ impl Store {
 
     /// Marks the code used; `false` if it already was (a double submit).
     pub async fn use_login_code(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         challenge_hash: &[u8],
         now: i64,
     ) -> sqlx::Result<bool> {
         sqlx::query(
-            "UPDATE login_codes SET used_at = ? WHERE challenge_hash = ? AND used_at IS NULL",
+            "UPDATE login_codes SET used_at = $1 WHERE challenge_hash = $2 AND used_at IS NULL",
         )
         .bind(now)
         .bind(challenge_hash)

@@ -1,6 +1,7 @@
 //! Every SQL statement daypass runs lives under this module.
 mod approvals;
 mod audit;
+mod builder;
 mod chat_messages;
 mod grants;
 mod login_codes;
@@ -12,10 +13,10 @@ mod sessions;
 mod states;
 
 use std::str::FromStr;
-use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Any, ConnectOptions, Executor, Transaction};
 
 pub use approvals::ApprovalRow;
 pub use audit::{AuditEvent, AuditFilter, NewAudit, Origin};
@@ -28,51 +29,145 @@ pub use review_tokens::ReviewTokenRow;
 pub use sessions::SessionRow;
 pub use states::{AuditAction, Channel, GrantState, RequestState, Via};
 
-pub type Tx = Transaction<'static, Sqlite>;
+pub type Tx = Transaction<'static, Any>;
+pub type Pool = sqlx::AnyPool;
 
-/// The SQLite database: many readers, one writer connection per process.
+/// The database engine behind `database.url`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// One file, one process: the embedded default.
+    Sqlite,
+    /// One server for several replicas.
+    Postgres,
+}
+
+impl Engine {
+    pub fn of_url(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            anyhow::bail!(
+                "database.url: expected sqlite://PATH or postgres://USER@HOST/DB, got {:?}",
+                url.split(['?', '@']).next().unwrap_or_default()
+            )
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// The advisory lock every PostgreSQL write transaction takes: writes are serialized across
+/// replicas as SQLite serializes them in one process, so each read-then-write sees the latest
+/// state and audit events become visible in the order of their ids (the followers rely on it).
+const WRITE_LOCK: i64 = 0x6461_7970_6173_7301;
+
+/// The database: many readers, one writer at a time.
 #[derive(Clone)]
 pub struct Store {
-    read: SqlitePool,
-    write: SqlitePool,
+    read: Pool,
+    write: Pool,
+    engine: Engine,
 }
 
 impl Store {
     pub async fn open(url: &str) -> anyhow::Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        if let Some(parent) = options.get_filename().parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)?;
+        sqlx::any::install_default_drivers();
+        let engine = Engine::of_url(url)?;
+        match engine {
+            Engine::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)?;
+                let file = options.get_filename().to_path_buf();
+                if let Some(parent) = file.parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                }
+                let options =
+                    AnyConnectOptions::from_str(&format!("sqlite://{}?mode=rwc", file.display()))?
+                        .disable_statement_logging();
+                let pool = |max| {
+                    AnyPoolOptions::new()
+                        .max_connections(max)
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                conn.execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                                )
+                                .await
+                                .map(|_| ())
+                            })
+                        })
+                        .connect_with(options.clone())
+                };
+                let write = pool(1).await?;
+                let read = pool(4).await?;
+                Ok(Self {
+                    read,
+                    write,
+                    engine,
+                })
+            }
+            Engine::Postgres => {
+                let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .connect_with(options)
+                    .await?;
+                Ok(Self {
+                    read: pool.clone(),
+                    write: pool,
+                    engine,
+                })
             }
         }
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
-        Ok(Self { read, write })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        sqlx::migrate!("./migrations").run(&self.write).await?;
+        match self.engine {
+            Engine::Sqlite => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&self.write)
+                    .await?
+            }
+            Engine::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&self.write)
+                    .await?
+            }
+        }
         Ok(())
     }
 
-    /// A write transaction that takes the write lock up front (`BEGIN IMMEDIATE`), so it waits
-    /// on `busy_timeout` instead of failing with SQLITE_BUSY when another writer holds it.
+    /// A write transaction that holds the one write lock from its start: SQLite's
+    /// `BEGIN IMMEDIATE` (it waits on `busy_timeout` instead of failing with SQLITE_BUSY), and
+    /// an advisory lock on PostgreSQL.
     pub async fn begin(&self) -> sqlx::Result<Tx> {
-        self.write.begin_with("BEGIN IMMEDIATE").await
+        match self.engine {
+            Engine::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
+            Engine::Postgres => {
+                let mut tx = self.write.begin().await?;
+                sqlx::query("SELECT true FROM pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
     }
 
-    pub fn reader(&self) -> &SqlitePool {
+    pub fn reader(&self) -> &Pool {
         &self.read
     }
 

@@ -1,5 +1,6 @@
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
+use super::builder::Sql;
 use super::{Channel, Store};
 
 /// A notification to deliver, written in the same transaction as the change it tells of.
@@ -24,13 +25,13 @@ pub struct OutboxRow {
 
 impl Store {
     pub async fn enqueue(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         m: &NewMessage<'_>,
         now: i64,
     ) -> sqlx::Result<i64> {
         sqlx::query_scalar(
             "INSERT INTO outbox (channel, kind, recipient, payload, request_id, created_at, next_attempt_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(m.channel)
         .bind(m.kind)
@@ -45,24 +46,24 @@ impl Store {
 
     /// Queues many messages with few statements.
     pub async fn enqueue_many(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         messages: &[NewMessage<'_>],
         now: i64,
     ) -> sqlx::Result<()> {
         for chunk in messages.chunks(2000) {
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO outbox (channel, kind, recipient, payload, request_id, created_at, next_attempt_at) ",
+            let mut q = Sql::new(
+                "INSERT INTO outbox (channel, kind, recipient, payload, request_id, created_at, next_attempt_at)",
             );
-            q.push_values(chunk, |mut b, m| {
-                b.push_bind(m.channel)
-                    .push_bind(m.kind)
-                    .push_bind(m.recipient)
-                    .push_bind(m.payload.as_str())
-                    .push_bind(m.request_id)
-                    .push_bind(now)
-                    .push_bind(now);
+            q.values(chunk, |b, m| {
+                b.bind(m.channel)
+                    .bind(m.kind)
+                    .bind(m.recipient)
+                    .bind(m.payload.as_str())
+                    .bind(m.request_id)
+                    .bind(now)
+                    .bind(now);
             });
-            q.build().execute(&mut *conn).await?;
+            q.execute(&mut *conn).await?;
         }
         Ok(())
     }
@@ -75,7 +76,7 @@ impl Store {
     ) -> sqlx::Result<Vec<OutboxRow>> {
         sqlx::query_as(
             "SELECT id, channel, kind, recipient, payload, request_id, attempts FROM outbox \
-             WHERE state = 'pending' AND channel = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+             WHERE state = 'pending' AND channel = $1 AND next_attempt_at <= $2 ORDER BY id LIMIT $3",
         )
         .bind(channel)
         .bind(now)
@@ -86,7 +87,7 @@ impl Store {
 
     pub async fn mark_sent(&self, id: i64, now: i64) -> sqlx::Result<()> {
         sqlx::query(
-            "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+            "UPDATE outbox SET state = 'sent', sent_at = $1, attempts = attempts + 1 WHERE id = $2",
         )
         .bind(now)
         .bind(id)
@@ -97,15 +98,15 @@ impl Store {
 
     /// Records a failed attempt: try again at `retry_at`, or give up when it is `None`.
     pub async fn fail_message(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id: i64,
         error: &str,
         retry_at: Option<i64>,
     ) -> sqlx::Result<()> {
         sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?1, \
-             state = CASE WHEN ?2 IS NULL THEN 'failed' ELSE 'pending' END, \
-             next_attempt_at = COALESCE(?2, next_attempt_at) WHERE id = ?3",
+            "UPDATE outbox SET attempts = attempts + 1, last_error = $1, \
+             state = CASE WHEN $2 IS NULL THEN 'failed' ELSE 'pending' END, \
+             next_attempt_at = COALESCE($2, next_attempt_at) WHERE id = $3",
         )
         .bind(error)
         .bind(retry_at)

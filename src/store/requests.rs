@@ -1,4 +1,5 @@
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::any::AnyExecutor;
+use sqlx::AnyConnection;
 
 use super::{RequestState, Store, Via};
 use crate::domain::Email;
@@ -58,14 +59,11 @@ pub(super) const COLUMNS: &str = "id, app_slug, policy_name, requester, justific
      extends_grant_id, approvals_needed, next_reminder_at, reminders_sent, escalated_at";
 
 impl Store {
-    pub async fn insert_request(
-        conn: &mut SqliteConnection,
-        r: &NewRequest<'_>,
-    ) -> sqlx::Result<i64> {
+    pub async fn insert_request(conn: &mut AnyConnection, r: &NewRequest<'_>) -> sqlx::Result<i64> {
         sqlx::query_scalar(
             "INSERT INTO access_requests (app_slug, policy_name, requester, justification, wished_ms, \
              max_ms, redirect_to, created_at, expires_at, client_ip, extends_grant_id, approvals_needed, \
-             next_reminder_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             next_reminder_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         )
         .bind(r.app_slug)
         .bind(r.policy_name)
@@ -85,11 +83,11 @@ impl Store {
     }
 
     pub async fn request<'e>(
-        exec: impl SqliteExecutor<'e>,
+        exec: impl AnyExecutor<'e>,
         id: i64,
     ) -> sqlx::Result<Option<RequestRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM access_requests WHERE id = ?"
+            "SELECT {COLUMNS} FROM access_requests WHERE id = $1"
         )))
         .bind(id)
         .fetch_optional(exec)
@@ -105,7 +103,7 @@ impl Store {
     ) -> sqlx::Result<Option<RequestRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM access_requests \
-             WHERE requester = ? AND app_slug = ? AND state = 'pending' AND expires_at > ? \
+             WHERE requester = $1 AND app_slug = $2 AND state = 'pending' AND expires_at > $3 \
              ORDER BY id DESC LIMIT 1"
         )))
         .bind(requester)
@@ -117,7 +115,7 @@ impl Store {
 
     /// Remembers a chat interaction id; `false` if it was seen before (a replay).
     pub async fn first_sight_of_interaction(&self, id: &str, now: i64) -> sqlx::Result<bool> {
-        sqlx::query("INSERT OR IGNORE INTO discord_interactions (id, received_at) VALUES (?, ?)")
+        sqlx::query("INSERT INTO discord_interactions (id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(id)
             .bind(now)
             .execute(&self.write)
@@ -126,14 +124,14 @@ impl Store {
     }
 
     pub async fn pending_request_id(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         requester: &str,
         slug: &str,
         now: i64,
     ) -> sqlx::Result<Option<i64>> {
         sqlx::query_scalar(
             "SELECT id FROM access_requests \
-             WHERE requester = ? AND app_slug = ? AND state = 'pending' AND expires_at > ? LIMIT 1",
+             WHERE requester = $1 AND app_slug = $2 AND state = 'pending' AND expires_at > $3 LIMIT 1",
         )
         .bind(requester)
         .bind(slug)
@@ -145,8 +143,8 @@ impl Store {
     /// Requests still waiting for a decision at `now`, oldest first.
     pub async fn open_requests(&self, now: i64, limit: i64) -> sqlx::Result<Vec<RequestRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM access_requests WHERE state = 'pending' AND expires_at > ? \
-             ORDER BY created_at, id LIMIT ?"
+            "SELECT {COLUMNS} FROM access_requests WHERE state = 'pending' AND expires_at > $1 \
+             ORDER BY created_at, id LIMIT $2"
         )))
         .bind(now)
         .bind(limit)
@@ -163,9 +161,9 @@ impl Store {
         limit: i64,
     ) -> sqlx::Result<Vec<RequestRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM access_requests WHERE (?1 IS NULL OR state = ?1) \
-             AND (?2 IS NULL OR app_slug = ?2) AND (?3 IS NULL OR requester = ?3) \
-             ORDER BY id DESC LIMIT ?4"
+            "SELECT {COLUMNS} FROM access_requests WHERE ($1 IS NULL OR state = $1) \
+             AND ($2 IS NULL OR app_slug = $2) AND ($3 IS NULL OR requester = $3) \
+             ORDER BY id DESC LIMIT $4"
         )))
         .bind(state)
         .bind(app)
@@ -181,7 +179,7 @@ impl Store {
         limit: i64,
     ) -> sqlx::Result<Vec<RequestRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM access_requests WHERE (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2"
+            "SELECT {COLUMNS} FROM access_requests WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT $2"
         )))
         .bind(state)
         .bind(limit)
@@ -193,7 +191,7 @@ impl Store {
     /// decided first, or it expired: the first decision wins, even across processes.
     #[allow(clippy::too_many_arguments)]
     pub async fn decide_request(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id: i64,
         state: RequestState,
         by: &str,
@@ -202,8 +200,8 @@ impl Store {
         now: i64,
     ) -> sqlx::Result<Option<RequestRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "UPDATE access_requests SET state = ?, decided_at = ?, decided_by = ?, decided_via = ?, reason = ? \
-             WHERE id = ? AND state = 'pending' AND expires_at > ? RETURNING {COLUMNS}"
+            "UPDATE access_requests SET state = $1, decided_at = $2, decided_by = $3, decided_via = $4, reason = $5 \
+             WHERE id = $6 AND state = 'pending' AND expires_at > $7 RETURNING {COLUMNS}"
         )))
         .bind(state)
         .bind(now)
@@ -219,13 +217,13 @@ impl Store {
     /// Expires every pending request whose time to be answered has passed, and every pending
     /// extension whose grant has ended.
     pub async fn expire_pending_requests(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         now: i64,
     ) -> sqlx::Result<Vec<RequestRow>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "UPDATE access_requests SET state = 'expired', decided_at = MIN(expires_at, ?1), decided_by = 'daypass', \
-             decided_via = 'scheduler' WHERE state = 'pending' AND (expires_at <= ?1 OR extends_grant_id IN \
-             (SELECT id FROM grants WHERE state <> 'active' OR expires_at <= ?1)) RETURNING {COLUMNS}"
+            "UPDATE access_requests SET state = 'expired', decided_at = CASE WHEN expires_at < $1 THEN expires_at ELSE $1 END, decided_by = 'daypass', \
+             decided_via = 'scheduler' WHERE state = 'pending' AND (expires_at <= $1 OR extends_grant_id IN \
+             (SELECT id FROM grants WHERE state <> 'active' OR expires_at <= $1)) RETURNING {COLUMNS}"
         )))
         .bind(now)
         .fetch_all(conn)

@@ -1,4 +1,4 @@
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::Store;
 
@@ -11,13 +11,13 @@ pub struct ReviewTokenRow {
 
 impl Store {
     pub async fn insert_review_token(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         token_hash: &[u8],
         request_id: i64,
         approver: &str,
         now: i64,
     ) -> sqlx::Result<()> {
-        sqlx::query("INSERT INTO review_tokens (token_hash, request_id, approver, created_at) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO review_tokens (token_hash, request_id, approver, created_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash)
             .bind(request_id)
             .bind(approver)
@@ -29,7 +29,7 @@ impl Store {
 
     pub async fn review_token(&self, token_hash: &[u8]) -> sqlx::Result<Option<ReviewTokenRow>> {
         sqlx::query_as(
-            "SELECT request_id, approver, used_at FROM review_tokens WHERE token_hash = ?",
+            "SELECT request_id, approver, used_at FROM review_tokens WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.read)
@@ -38,15 +38,17 @@ impl Store {
 
     /// Once a request is decided, none of its review links decides anything again.
     pub async fn use_review_tokens(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         request_id: i64,
         now: i64,
     ) -> sqlx::Result<()> {
-        sqlx::query("UPDATE review_tokens SET used_at = ? WHERE request_id = ? AND used_at IS NULL")
-            .bind(now)
-            .bind(request_id)
-            .execute(conn)
-            .await
-            .map(|_| ())
+        sqlx::query(
+            "UPDATE review_tokens SET used_at = $1 WHERE request_id = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(request_id)
+        .execute(conn)
+        .await
+        .map(|_| ())
     }
 }

@@ -1,4 +1,4 @@
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::Store;
 
@@ -11,14 +11,14 @@ pub struct SessionRow {
 
 impl Store {
     pub async fn insert_session(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id_hash: &[u8],
         email: &str,
         now: i64,
         expires_at: i64,
     ) -> sqlx::Result<()> {
         sqlx::query(
-            "INSERT INTO sessions (id_hash, email, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO sessions (id_hash, email, created_at, expires_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(id_hash)
         .bind(email)
@@ -29,8 +29,8 @@ impl Store {
         .map(|_| ())
     }
 
-    pub async fn delete_session(conn: &mut SqliteConnection, id_hash: &[u8]) -> sqlx::Result<bool> {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+    pub async fn delete_session(conn: &mut AnyConnection, id_hash: &[u8]) -> sqlx::Result<bool> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)
             .execute(conn)
             .await
@@ -39,10 +39,10 @@ impl Store {
 
     /// Ends every session of `email`; returns their hashes.
     pub async fn delete_sessions_of(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         email: &str,
     ) -> sqlx::Result<Vec<Vec<u8>>> {
-        sqlx::query_scalar("DELETE FROM sessions WHERE email = ? RETURNING id_hash")
+        sqlx::query_scalar("DELETE FROM sessions WHERE email = $1 RETURNING id_hash")
             .bind(email)
             .fetch_all(conn)
             .await
@@ -51,7 +51,7 @@ impl Store {
     /// Live sessions per person: (email, how many, the latest end).
     pub async fn sessions_by_person(&self, now: i64) -> sqlx::Result<Vec<(String, i64, i64)>> {
         sqlx::query_as(
-            "SELECT email, COUNT(*), MAX(expires_at) FROM sessions WHERE expires_at > ? \
+            "SELECT email, COUNT(*), MAX(expires_at) FROM sessions WHERE expires_at > $1 \
              GROUP BY email ORDER BY email",
         )
         .bind(now)
@@ -60,7 +60,7 @@ impl Store {
     }
 
     pub async fn live_sessions(&self, now: i64) -> sqlx::Result<Vec<SessionRow>> {
-        sqlx::query_as("SELECT id_hash, email, expires_at FROM sessions WHERE expires_at > ?")
+        sqlx::query_as("SELECT id_hash, email, expires_at FROM sessions WHERE expires_at > $1")
             .bind(now)
             .fetch_all(&self.read)
             .await
@@ -68,7 +68,7 @@ impl Store {
 
     pub async fn session(&self, id_hash: &[u8], now: i64) -> sqlx::Result<Option<SessionRow>> {
         sqlx::query_as(
-            "SELECT id_hash, email, expires_at FROM sessions WHERE id_hash = ? AND expires_at > ?",
+            "SELECT id_hash, email, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
         )
         .bind(id_hash)
         .bind(now)
@@ -77,15 +77,12 @@ impl Store {
     }
 
     /// Forgets sessions and login codes that can no longer be used.
-    pub async fn delete_stale_credentials(
-        conn: &mut SqliteConnection,
-        now: i64,
-    ) -> sqlx::Result<u64> {
-        let a = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+    pub async fn delete_stale_credentials(conn: &mut AnyConnection, now: i64) -> sqlx::Result<u64> {
+        let a = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now)
             .execute(&mut *conn)
             .await?;
-        let b = sqlx::query("DELETE FROM login_codes WHERE expires_at <= ?")
+        let b = sqlx::query("DELETE FROM login_codes WHERE expires_at <= $1")
             .bind(now - 86_400_000)
             .execute(&mut *conn)
             .await?;

@@ -1,12 +1,12 @@
 //! The states and kinds the database stores as text, as types. Only this module spells them.
 use std::fmt;
 
+use sqlx::any::{AnyTypeInfo, AnyValueRef};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::sqlite::{SqliteTypeInfo, SqliteValueRef};
-use sqlx::{Database, Decode, Encode, Sqlite, Type};
+use sqlx::{Any, Database, Decode, Encode, Type};
 
-type Buffer = <Sqlite as Database>::ArgumentBuffer;
+type Buffer = <Any as Database>::ArgumentBuffer;
 
 use crate::domain::Email;
 
@@ -53,25 +53,25 @@ macro_rules! text_enum {
             }
         }
 
-        impl Type<Sqlite> for $name {
-            fn type_info() -> SqliteTypeInfo {
-                <&str as Type<Sqlite>>::type_info()
+        impl Type<Any> for $name {
+            fn type_info() -> AnyTypeInfo {
+                <&str as Type<Any>>::type_info()
             }
 
-            fn compatible(ty: &SqliteTypeInfo) -> bool {
-                <&str as Type<Sqlite>>::compatible(ty)
+            fn compatible(ty: &AnyTypeInfo) -> bool {
+                <&str as Type<Any>>::compatible(ty)
             }
         }
 
-        impl Encode<'_, Sqlite> for $name {
+        impl Encode<'_, Any> for $name {
             fn encode_by_ref(&self, buf: &mut Buffer) -> Result<IsNull, BoxDynError> {
-                <&str as Encode<'_, Sqlite>>::encode_by_ref(&self.as_str(), buf)
+                <&str as Encode<'_, Any>>::encode_by_ref(&self.as_str(), buf)
             }
         }
 
-        impl<'r> Decode<'r, Sqlite> for $name {
-            fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
-                let s = <&str as Decode<'r, Sqlite>>::decode(value)?;
+        impl<'r> Decode<'r, Any> for $name {
+            fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+                let s = <&str as Decode<'r, Any>>::decode(value)?;
                 Self::parse(s).ok_or_else(|| {
                     format!(concat!("`{}` is not a known ", stringify!($name)), s).into()
                 })
@@ -146,25 +146,25 @@ text_enum! {
     }
 }
 
-impl Type<Sqlite> for Email {
-    fn type_info() -> SqliteTypeInfo {
-        <&str as Type<Sqlite>>::type_info()
+impl Type<Any> for Email {
+    fn type_info() -> AnyTypeInfo {
+        <&str as Type<Any>>::type_info()
     }
 
-    fn compatible(ty: &SqliteTypeInfo) -> bool {
-        <&str as Type<Sqlite>>::compatible(ty)
+    fn compatible(ty: &AnyTypeInfo) -> bool {
+        <&str as Type<Any>>::compatible(ty)
     }
 }
 
-impl Encode<'_, Sqlite> for Email {
+impl Encode<'_, Any> for Email {
     fn encode_by_ref(&self, buf: &mut Buffer) -> Result<IsNull, BoxDynError> {
-        <&str as Encode<'_, Sqlite>>::encode_by_ref(&self.as_str(), buf)
+        <&str as Encode<'_, Any>>::encode_by_ref(&self.as_str(), buf)
     }
 }
 
-impl<'r> Decode<'r, Sqlite> for Email {
-    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
-        let s = <&str as Decode<'r, Sqlite>>::decode(value)?;
+impl<'r> Decode<'r, Any> for Email {
+    fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+        let s = <&str as Decode<'r, Any>>::decode(value)?;
         Email::parse(s).map_err(Into::into)
     }
 }
