@@ -138,10 +138,11 @@ fn server(raw: RawServer) -> Result<ServerConfig> {
 }
 
 fn database(raw: RawDatabase) -> Result<DatabaseConfig> {
-    if !raw.url.starts_with("sqlite:") {
+    let known = ["sqlite:", "postgres://", "postgresql://"];
+    if !known.iter().any(|p| raw.url.starts_with(p)) {
         return Err(ConfigError::new(
             "database.url",
-            "only sqlite:// URLs are supported",
+            "expected sqlite://PATH (one process) or postgres://USER@HOST/DATABASE (several replicas)",
         ));
     }
     Ok(DatabaseConfig { url: raw.url })

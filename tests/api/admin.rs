@@ -66,7 +66,7 @@ async fn an_admin_revokes_with_a_reason_and_signs_people_out_everywhere() {
     );
     let db = app.db().await;
     let (actor, reason): (String, String) = sqlx::query_as(
-        "SELECT actor, reason FROM audit_events WHERE action = 'grant_revoked' AND grant_id = ?",
+        "SELECT actor, reason FROM audit_events WHERE action = 'grant_revoked' AND grant_id = $1",
     )
     .bind(grant.id)
     .fetch_one(&db)
@@ -92,7 +92,7 @@ async fn an_admin_revokes_with_a_reason_and_signs_people_out_everywhere() {
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     }
     let ended: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_events WHERE action = 'sessions_ended' AND actor = ? AND subject = ?",
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'sessions_ended' AND actor = $1 AND subject = $2",
     )
     .bind(app.email("root"))
     .bind(app.email("carol"))

@@ -126,7 +126,7 @@ async fn deciding_from_the_inbox_follows_the_review_links_rules() {
     let auth = app.auth(&carol, "grafana.test", &[]).await;
     assert_eq!(auth.status, StatusCode::OK);
     let channel: String = sqlx::query_scalar(
-        "SELECT channel FROM audit_events WHERE action = 'request_approved' AND request_id = ?",
+        "SELECT channel FROM audit_events WHERE action = 'request_approved' AND request_id = $1",
     )
     .bind(id)
     .fetch_one(&app.db().await)
@@ -204,7 +204,7 @@ async fn an_approver_works_through_the_inbox_in_chromium_on_a_phone() {
     assert_eq!(app.request_state(first).await, "approved");
     assert_eq!(app.request_state(second).await, "denied");
     let grant: i64 =
-        sqlx::query_scalar("SELECT expires_at - approved_at FROM grants WHERE request_id = ?")
+        sqlx::query_scalar("SELECT expires_at - approved_at FROM grants WHERE request_id = $1")
             .bind(first)
             .fetch_one(&app.db().await)
             .await

@@ -302,7 +302,7 @@ async fn the_holder_or_an_approver_can_end_a_grant_from_the_web_and_nobody_else(
     );
     let page = bob.open(&link).await;
     assert!(page.body.contains("Revoke access now"));
-    let grant_id: i64 = sqlx::query_scalar("SELECT id FROM grants WHERE request_id = ?")
+    let grant_id: i64 = sqlx::query_scalar("SELECT id FROM grants WHERE request_id = $1")
         .bind(id)
         .fetch_one(&app.db().await)
         .await

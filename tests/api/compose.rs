@@ -181,14 +181,14 @@ async fn wait_on(c: &Client, host: &str, needle: &str, reload: Option<&str>, lim
 
 /// The shipped compose config for a demo on `port`, and the `DAYPASS__…` overrides that point
 /// it at this test's database and maildev.
-fn compose_config(dir: &Path, port: u16) -> (PathBuf, Vec<(String, String)>) {
+async fn compose_config(dir: &Path, port: u16) -> (PathBuf, Vec<(String, String)>) {
     let shipped = repo("config/compose/daypass.toml");
     let path = dir.join("daypass.toml");
     std::fs::write(&path, rewrite(&shipped, ":8000", &format!(":{port}"))).unwrap();
     let env = vec![
         (
             "DAYPASS__DATABASE__URL".to_string(),
-            format!("sqlite://{}", dir.join("daypass.db").display()),
+            crate::helpers::database_url(dir).await,
         ),
         ("DAYPASS__EMAIL__HOST".to_string(), "127.0.0.1".to_string()),
         (
@@ -254,7 +254,7 @@ async fn walk(mut drivers: Drivers, shots: &str) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let app = upstream().await;
-    let (config, env) = compose_config(dir.path(), port);
+    let (config, env) = compose_config(dir.path(), port).await;
     let daypass = DaypassProcess::start(&config, &env).await;
     let _caddy = start_caddy(dir.path(), port, daypass.port, app.port).await;
     let app_url = format!("http://app.demo.localhost:{port}/");

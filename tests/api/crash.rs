@@ -54,14 +54,14 @@ async fn wait_ready(url: &str) {
 
 /// What the database must hold for everything acknowledged; the list of what is missing.
 pub async fn durability_violations(
-    db: &sqlx::SqlitePool,
+    db: &sqlx::AnyPool,
     requests: &[i64],
     approvals: &[i64],
 ) -> Vec<String> {
     let mut missing = Vec::new();
     for id in requests {
         let found: Option<String> =
-            sqlx::query_scalar("SELECT state FROM access_requests WHERE id = ?")
+            sqlx::query_scalar("SELECT state FROM access_requests WHERE id = $1")
                 .bind(id)
                 .fetch_optional(db)
                 .await
@@ -71,13 +71,13 @@ pub async fn durability_violations(
         }
     }
     for id in approvals {
-        let grant: Option<i64> = sqlx::query_scalar("SELECT id FROM grants WHERE request_id = ?")
+        let grant: Option<i64> = sqlx::query_scalar("SELECT id FROM grants WHERE request_id = $1")
             .bind(id)
             .fetch_optional(db)
             .await
             .unwrap();
         let state: Option<String> =
-            sqlx::query_scalar("SELECT state FROM access_requests WHERE id = ?")
+            sqlx::query_scalar("SELECT state FROM access_requests WHERE id = $1")
                 .bind(id)
                 .fetch_optional(db)
                 .await
@@ -109,10 +109,11 @@ async fn a_sigkill_mid_stream_loses_nothing_acknowledged_and_sends_every_queued_
     let key = SigningKey::from_bytes(&SEED);
     std::fs::write(dir.path().join("discord-token"), "t").unwrap();
     let extra = format!(
-        "[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"{url}\"\n[database]\nurl = \"sqlite://{d}/daypass.db\"\n\
+        "[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"{url}\"\n[database]\nurl = \"{db}\"\n\
          [identity]\nmode = \"header\"\n\
          [discord]\nenabled = true\npublic_key = \"{k}\"\nchannel_id = \"555000000000000001\"\napi_base = \"{api}\"\ntoken_env = \"DAYPASS_TEST_UNSET\"\ntoken_file = \"{d}/discord-token\"\n",
         d = dir.path().display(),
+        db = crate::helpers::database_url(dir.path()).await,
         k = hex::encode(key.verifying_key().to_bytes()),
         api = fake.url,
     );
@@ -237,14 +238,14 @@ async fn a_sigkill_mid_stream_loses_nothing_acknowledged_and_sends_every_queued_
     let requests = acked_requests.lock().unwrap().clone();
     let approvals = acked_approvals.lock().unwrap().clone();
 
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}/daypass.db", dir.path().display()))
-        .await
-        .unwrap();
-    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&db)
-        .await
-        .unwrap();
-    assert_eq!(check, "ok");
+    let db = crate::helpers::connect(&crate::helpers::database_url(dir.path()).await).await;
+    if !crate::helpers::on_postgres() {
+        let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
     let missing = durability_violations(&db, &requests, &approvals).await;
     assert!(missing.is_empty(), "{missing:?}");
     let sent_before: i64 = sqlx::query_scalar(
@@ -263,9 +264,7 @@ async fn a_sigkill_mid_stream_loses_nothing_acknowledged_and_sends_every_queued_
     smtp.set_up(true);
     let server = start(&config, smtp.port).await;
     wait_ready(&url).await;
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}/daypass.db", dir.path().display()))
-        .await
-        .unwrap();
+    let db = crate::helpers::connect(&crate::helpers::database_url(dir.path()).await).await;
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let pending: i64 = sqlx::query_scalar(
@@ -304,13 +303,10 @@ async fn a_sigkill_mid_stream_loses_nothing_acknowledged_and_sends_every_queued_
 async fn the_durability_check_catches_an_acknowledgement_without_a_commit() {
     // Had daypass answered before committing, the answered id would be missing after the kill.
     let dir = tempfile::tempdir().unwrap();
-    let store = daypass::store::Store::open(&format!("sqlite://{}/d.db", dir.path().display()))
-        .await
-        .unwrap();
+    let url = crate::helpers::database_url(dir.path()).await;
+    let store = daypass::store::Store::open(&url).await.unwrap();
     store.migrate().await.unwrap();
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}/d.db", dir.path().display()))
-        .await
-        .unwrap();
+    let db = crate::helpers::connect(&url).await;
     let missing = durability_violations(&db, &[41], &[42]).await;
     assert_eq!(missing.len(), 2, "{missing:?}");
 }

@@ -129,7 +129,7 @@ async fn an_approver_never_approves_their_own_request() {
         .iter()
         .all(|m| !m.subject.contains("Access request")));
     let tokens: Vec<String> =
-        sqlx::query_scalar("SELECT approver FROM review_tokens WHERE request_id = ?")
+        sqlx::query_scalar("SELECT approver FROM review_tokens WHERE request_id = $1")
             .bind(id)
             .fetch_all(&app.db().await)
             .await
@@ -158,7 +158,7 @@ async fn an_approver_never_approves_their_own_request() {
     );
     // And the database refuses a grant approved by its holder.
     let db = app.db().await;
-    let res = sqlx::query("INSERT INTO grants (request_id, app_slug, email, approved_by, approved_at, expires_at, max_ms) VALUES (?, 'grafana', ?, ?, 0, 60000, 60000)")
+    let res = sqlx::query("INSERT INTO grants (request_id, app_slug, email, approved_by, approved_at, expires_at, max_ms) VALUES ($1, 'grafana', $2, $3, 0, 60000, 60000)")
         .bind(id)
         .bind(&alice)
         .bind(&alice)
@@ -206,7 +206,7 @@ async fn durations_over_the_policy_max_or_a_day_are_refused_by_the_page_and_the_
     assert_eq!(count, 0);
     // The schema refuses what the handler refused, whoever writes.
     let insert = |approved_at: i64, expires_at: i64, max_ms: i64| {
-        sqlx::query("INSERT INTO grants (request_id, app_slug, email, approved_by, approved_at, expires_at, max_ms) VALUES (?, 'grafana', 'c@example.com', 'b@example.com', ?, ?, ?)")
+        sqlx::query("INSERT INTO grants (request_id, app_slug, email, approved_by, approved_at, expires_at, max_ms) VALUES ($1, 'grafana', 'c@example.com', 'b@example.com', $2, $3, $4)")
             .bind(id)
             .bind(approved_at)
             .bind(expires_at)

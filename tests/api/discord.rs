@@ -144,7 +144,7 @@ impl DiscordTest {
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         let id = loop {
             let id: Option<String> = sqlx::query_scalar(
-                "SELECT message_id FROM chat_messages WHERE channel = 'discord' AND request_id = ?",
+                "SELECT message_id FROM chat_messages WHERE channel = 'discord' AND request_id = $1",
             )
             .bind(request_id)
             .fetch_optional(&db)
@@ -206,7 +206,7 @@ impl DiscordTest {
     }
 
     pub async fn grant_of(&self, request_id: i64) -> Option<(i64, i64, String)> {
-        sqlx::query_as("SELECT approved_at, expires_at, state FROM grants WHERE request_id = ?")
+        sqlx::query_as("SELECT approved_at, expires_at, state FROM grants WHERE request_id = $1")
             .bind(request_id)
             .fetch_optional(&self.app.db().await)
             .await

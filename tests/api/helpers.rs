@@ -90,6 +90,72 @@ host = "grafana.test"
   temporary = { approvers = ["alice-{tag}@example.com", "bob-{tag}@example.com"], max_duration = "8h", prompt = "Ticket and reason" }
 "#;
 
+/// The engine the tests run on: `DAYPASS_TEST_ENGINE=postgres` runs them on the PostgreSQL
+/// server at `DAYPASS_TEST_POSTGRES` (scripts/test.sh starts one), SQLite files otherwise.
+pub fn on_postgres() -> bool {
+    std::env::var("DAYPASS_TEST_ENGINE").as_deref() == Ok("postgres")
+}
+
+/// The PostgreSQL server the tests may use: `postgres://USER@HOST:PORT`. In CI it must be there.
+pub fn postgres_server() -> Option<String> {
+    match std::env::var("DAYPASS_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => Some(url.trim_end_matches('/').to_string()),
+        _ => {
+            assert!(
+                std::env::var("CI").is_err() && !on_postgres(),
+                "DAYPASS_TEST_POSTGRES is not set: run the tests with scripts/test.sh"
+            );
+            None
+        }
+    }
+}
+
+/// A database of its own on the test server, named after `key` (the same key, the same
+/// database: a test that restarts daypass finds its data again). Created when missing.
+pub async fn postgres_database(key: &str) -> String {
+    use sqlx::Connection;
+    let server = postgres_server().expect("a PostgreSQL server for this test");
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let name = format!("t_{h:016x}");
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .expect("connect to the test PostgreSQL server");
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut admin)
+        .await
+        .expect("look up the test database");
+    if exists.is_none() {
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create the test database");
+    }
+    format!("{server}/{name}")
+}
+
+/// The database URL for a test whose files live in `dir`.
+pub async fn database_url(dir: &std::path::Path) -> String {
+    if on_postgres() {
+        postgres_database(&dir.display().to_string()).await
+    } else {
+        format!("sqlite://{}", dir.join("daypass.db").display())
+    }
+}
+
+/// A raw pool on either engine.
+pub async fn connect(url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::pool::PoolOptions::new()
+        .max_connections(2)
+        .connect(url)
+        .await
+        .expect("open db")
+}
+
 pub fn new_tag() -> String {
     format!("{:08x}", rand::thread_rng().gen::<u32>())
 }
@@ -139,12 +205,11 @@ impl TestApp {
         let text = format!("{base}\n{extra}")
             .replace("{tag}", &tag)
             .replace("{dir}", &dir.path().display().to_string());
-        let db = dir.path().join("daypass.db");
         let mut env = vec![
             ("DAYPASS__SERVER__PUBLIC_URL".to_string(), url.clone()),
             (
                 "DAYPASS__DATABASE__URL".to_string(),
-                format!("sqlite://{}", db.display()),
+                database_url(dir.path()).await,
             ),
             (
                 "DAYPASS__EMAIL__PORT".to_string(),
@@ -210,18 +275,16 @@ impl TestApp {
 
     /// The state of request `id`, read straight from the database.
     pub async fn request_state(&self, id: i64) -> String {
-        sqlx::query_scalar("SELECT state FROM access_requests WHERE id = ?")
+        sqlx::query_scalar("SELECT state FROM access_requests WHERE id = $1")
             .bind(id)
             .fetch_one(&self.db().await)
             .await
             .expect("the request exists")
     }
 
-    /// A raw connection to the same SQLite file, for looking behind daypass's back.
-    pub async fn db(&self) -> sqlx::SqlitePool {
-        sqlx::SqlitePool::connect(&self.db_url())
-            .await
-            .expect("open db")
+    /// A raw connection to the same database, for looking behind daypass's back.
+    pub async fn db(&self) -> sqlx::AnyPool {
+        connect(&self.db_url()).await
     }
 
     /// `GET /auth` as a reverse proxy would send it for `host`.
@@ -545,7 +608,7 @@ where
 }
 
 /// Waits (at most 10 s) until the number `sql` selects is `want`.
-pub async fn wait_for_count(db: &sqlx::SqlitePool, sql: &'static str, want: i64) {
+pub async fn wait_for_count(db: &sqlx::AnyPool, sql: &'static str, want: i64) {
     eventually(Duration::from_secs(10), sql, || {
         let db = db.clone();
         async move {

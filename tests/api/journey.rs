@@ -163,7 +163,7 @@ async fn the_scheduler_expires_grants_on_its_own() {
         || {
             let db = db.clone();
             async move {
-                sqlx::query_scalar::<_, String>("SELECT state FROM grants WHERE id = ?")
+                sqlx::query_scalar::<_, String>("SELECT state FROM grants WHERE id = $1")
                     .bind(grant_id)
                     .fetch_one(&db)
                     .await

@@ -78,7 +78,7 @@ async fn console_request(app: &TestApp, who: &str) -> i64 {
 }
 
 async fn grant_span(app: &TestApp, grant_id: i64) -> (i64, i64, Option<i64>) {
-    sqlx::query_as("SELECT approved_at, expires_at, extended_at FROM grants WHERE id = ?")
+    sqlx::query_as("SELECT approved_at, expires_at, extended_at FROM grants WHERE id = $1")
         .bind(grant_id)
         .fetch_one(&app.db().await)
         .await
@@ -221,13 +221,13 @@ async fn an_extension_moves_the_end_forward_counted_from_its_approval_within_the
     );
     // The schema refuses more than 24 hours (or the policy's 8) from the latest approval.
     let db = app.db().await;
-    let res = sqlx::query("UPDATE grants SET expires_at = extended_at + 86400001 WHERE id = ?")
+    let res = sqlx::query("UPDATE grants SET expires_at = extended_at + 86400001 WHERE id = $1")
         .bind(grant.id)
         .execute(&db)
         .await;
     assert!(res.is_err());
     let res =
-        sqlx::query("UPDATE grants SET expires_at = extended_at + 8 * 3600000 + 1 WHERE id = ?")
+        sqlx::query("UPDATE grants SET expires_at = extended_at + 8 * 3600000 + 1 WHERE id = $1")
             .bind(grant.id)
             .execute(&db)
             .await;
@@ -433,7 +433,7 @@ async fn a_quorum_needs_distinct_approvers_takes_the_shortest_duration_and_one_d
     .await
     .unwrap();
     assert_eq!(denied.request.state, daypass::store::RequestState::Denied);
-    let grants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grants WHERE request_id = ?")
+    let grants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grants WHERE request_id = $1")
         .bind(id3)
         .fetch_one(&app.db().await)
         .await

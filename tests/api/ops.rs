@@ -108,8 +108,9 @@ async fn logs_are_json_lines_on_request_and_sigterm_stops_cleanly() {
     std::fs::write(
         &config,
         format!(
-            "[server]\nlisten = \"127.0.0.1:{port}\"\n[database]\nurl = \"sqlite://{d}/d.db\"\n[email]\ntransport = \"file\"\ndir = \"{d}/mail\"\n",
-            d = dir.path().display()
+            "[server]\nlisten = \"127.0.0.1:{port}\"\n[database]\nurl = \"{db}\"\n[email]\ntransport = \"file\"\ndir = \"{d}/mail\"\n",
+            d = dir.path().display(),
+            db = crate::helpers::database_url(dir.path()).await,
         ),
     )
     .unwrap();

@@ -92,8 +92,9 @@ async fn daypass_logs_why_each_form_was_refused_at_info() {
     std::fs::write(
         &config,
         format!(
-            "[database]\nurl = \"sqlite://{d}/d.db\"\n[email]\ntransport = \"file\"\ndir = \"{d}/mail\"\n",
-            d = dir.path().display()
+            "[database]\nurl = \"{db}\"\n[email]\ntransport = \"file\"\ndir = \"{d}/mail\"\n",
+            d = dir.path().display(),
+            db = crate::helpers::database_url(dir.path()).await,
         ),
     )
     .unwrap();

@@ -72,8 +72,9 @@ struct Stoppable {
 async fn start(grace: Duration) -> Stoppable {
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"sqlite://{d}/d.db\"\n[email]\ntransport = \"file\"\ndir = \"{d}/mail\"\n",
-        d = dir.path().display()
+        "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"{db}\"\n[email]\ntransport = \"file\"\ndir = \"{d}/mail\"\n",
+        d = dir.path().display(),
+        db = crate::helpers::database_url(dir.path()).await,
     );
     let config = daypass::config::Config::from_toml(&text, Vec::new()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -92,11 +92,11 @@ impl SlackTest {
     }
 
     /// The message's `ts` once stored (just after the post returns), waiting at most 10 s.
-    async fn slack_ts(&self, db: &sqlx::SqlitePool, id: i64) -> String {
+    async fn slack_ts(&self, db: &sqlx::AnyPool, id: i64) -> String {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
             let ts: Option<String> = sqlx::query_scalar(
-                "SELECT message_id FROM chat_messages WHERE channel = 'slack' AND request_id = ?",
+                "SELECT message_id FROM chat_messages WHERE channel = 'slack' AND request_id = $1",
             )
             .bind(id)
             .fetch_optional(db)
@@ -243,7 +243,7 @@ async fn a_slack_approval_for_the_chosen_duration_opens_access_and_updates_the_m
         "Approve and Deny are gone"
     );
     let audit: String = sqlx::query_scalar(
-        "SELECT channel FROM audit_events WHERE action = 'request_approved' AND request_id = ?",
+        "SELECT channel FROM audit_events WHERE action = 'request_approved' AND request_id = $1",
     )
     .bind(id)
     .fetch_one(&t.app.db().await)
@@ -252,7 +252,7 @@ async fn a_slack_approval_for_the_chosen_duration_opens_access_and_updates_the_m
     assert_eq!(audit, "slack");
 
     // Revoke from the message: the next /auth is refused.
-    let grant: i64 = sqlx::query_scalar("SELECT id FROM grants WHERE request_id = ?")
+    let grant: i64 = sqlx::query_scalar("SELECT id FROM grants WHERE request_id = $1")
         .bind(id)
         .fetch_one(&t.app.db().await)
         .await
@@ -377,7 +377,7 @@ async fn bad_stale_and_replayed_interactions_are_refused() {
     // The same signed click twice, and a replay of the first approval after a deny: one decision.
     assert_eq!(t.send(&approve).await.status(), StatusCode::OK);
     assert_eq!(t.send(&approve).await.status(), StatusCode::OK);
-    let grants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grants WHERE request_id = ?")
+    let grants: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grants WHERE request_id = $1")
         .bind(id)
         .fetch_one(&t.app.db().await)
         .await
@@ -447,7 +447,7 @@ async fn a_slack_outage_delays_the_message_which_is_posted_once_honouring_retry_
     )
     .await;
     let failed: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_events WHERE action = 'notification_failed' AND request_id = ?",
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'notification_failed' AND request_id = $1",
     )
     .bind(id2)
     .fetch_one(&db)
@@ -668,7 +668,7 @@ async fn each_application_shows_its_requests_in_its_own_channel_or_none() {
         .await;
     let db = t.app.db().await;
     let slack_rows: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM outbox WHERE channel = 'slack' AND request_id = ?",
+        "SELECT COUNT(*) FROM outbox WHERE channel = 'slack' AND request_id = $1",
     )
     .bind(quiet)
     .fetch_one(&db)
