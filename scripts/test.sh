@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of daypass. On a fresh Debian machine (as root) it first installs what the
 # tests need: maildev (the real SMTP server the tests send mail to), nginx, Caddy, Chromium and
-# Firefox (the compose demo is walked in both) with geckodriver.
+# Firefox (the compose demo is walked in both) with geckodriver, and PostgreSQL (a throwaway
+# cluster runs for the length of the tests; the API tests run once on SQLite, once on it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,5 +40,18 @@ cargo fmt --all -- --check
 step "cargo clippy (warnings are errors)"
 cargo clippy --all-targets --locked -- -D warnings
 
-step "cargo test"
+step "PostgreSQL: a throwaway cluster for the tests"
+scripts/postgres.sh install
+pg_dir=$(mktemp -d /tmp/daypass-pg.XXXXXX)
+chmod 755 "$pg_dir"
+trap 'scripts/postgres.sh stop "$pg_dir/cluster"; rm -rf "$pg_dir"' EXIT
+pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+DAYPASS_TEST_POSTGRES=$(scripts/postgres.sh start "$pg_dir/cluster" "$pg_port")
+export DAYPASS_TEST_POSTGRES
+echo "PostgreSQL at $DAYPASS_TEST_POSTGRES"
+
+step "cargo test (every test; the API tests on SQLite)"
 cargo test --locked --no-fail-fast
+
+step "cargo test --test api on PostgreSQL (the same API tests, the other engine)"
+DAYPASS_TEST_ENGINE=postgres cargo test --locked --no-fail-fast --test api

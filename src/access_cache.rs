@@ -1,14 +1,17 @@
 //! Sessions and live grants held in memory so that `/auth` never touches the disk on a hit.
-//! The database stays the source of truth: every write path updates this cache, and
-//! `refresh_from_audit` picks up changes written by other processes (the CLI).
+//! The database stays the source of truth: every write path updates this cache,
+//! `refresh_from_audit` picks up changes written by other processes (the CLI, other replicas),
+//! and what the cache does not know yet (a session or grant made on another replica a moment
+//! ago) is looked up in the database (`look_up_session`, `look_up_grant`).
 use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard, ShardedLockWriteGuard};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
 
 use axum::http::HeaderValue;
 
 use crate::domain::Email;
-use crate::store::{GrantRow, GrantState, Store};
+use crate::store::{AuditAction, GrantRow, GrantState, Store};
 
 /// A signed-in person as `/auth` needs them: parsed once, with the header value ready.
 #[derive(Debug)]
@@ -71,7 +74,18 @@ pub struct AccessCache {
     /// sharded lock, so readers on different threads touch different cache lines.
     maps: ShardedLock<Maps>,
     last_audit_id: AtomicI64,
+    /// Session ids the database did not know when asked. A session is written before its
+    /// cookie is handed out, so an id unknown once stays unknown: made-up cookies are looked up
+    /// once, not on every request.
+    unknown_sessions: Mutex<HashSet<[u8; 32]>>,
+    /// When the audit log was last read up to its end (ms, daypass's clock), and how
+    /// late the last event applied was seen (ms), for /healthz and /metrics.
+    pub followed_at: AtomicI64,
+    pub follow_lag_ms: AtomicI64,
 }
+
+/// At most this many unknown session ids are remembered; then the set starts over.
+const MAX_UNKNOWN_SESSIONS: usize = 100_000;
 
 impl AccessCache {
     pub async fn load(store: &Store, now: i64) -> sqlx::Result<Self> {
@@ -191,23 +205,109 @@ impl AccessCache {
             .count()
     }
 
-    /// Applies grant changes recorded in the audit log since the last call, whoever wrote them.
-    pub async fn refresh_from_audit(&self, store: &Store) -> sqlx::Result<usize> {
+    /// The live session `id_hash` names: from memory, or else from the database (a sign-in on
+    /// another replica), which then stays in memory.
+    pub async fn look_up_session(
+        &self,
+        store: &Store,
+        id_hash: &[u8; 32],
+        now: i64,
+    ) -> sqlx::Result<Option<Email>> {
+        if let Some(email) = self.session(id_hash, now) {
+            return Ok(Some(email));
+        }
+        if self.unknown().contains(id_hash) {
+            return Ok(None);
+        }
+        match store.session(id_hash, now).await? {
+            Some(row) => match Email::parse(&row.email) {
+                Ok(email) => {
+                    self.put_session(id_hash, email.clone(), row.expires_at);
+                    Ok(Some(email))
+                }
+                Err(_) => Ok(None),
+            },
+            None => {
+                let mut unknown = self.unknown();
+                if unknown.len() >= MAX_UNKNOWN_SESSIONS {
+                    unknown.clear();
+                }
+                unknown.insert(*id_hash);
+                Ok(None)
+            }
+        }
+    }
+
+    fn unknown(&self) -> std::sync::MutexGuard<'_, HashSet<[u8; 32]>> {
+        self.unknown_sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Looks in the database for a live grant of `email` at `slug` that memory does not hold
+    /// (approved on another replica a moment ago), and keeps it. True when there is one.
+    pub async fn look_up_grant(
+        &self,
+        store: &Store,
+        email: &str,
+        slug: &str,
+        now: i64,
+    ) -> sqlx::Result<bool> {
+        if self.grant(email, slug, now).is_some() {
+            return Ok(true);
+        }
+        match store.latest_grant_of(email, slug).await? {
+            Some(g) if g.is_live(now) => {
+                self.put_grant(&g);
+                Ok(self.grant(email, slug, now).is_some())
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Applies changes recorded in the audit log since the last call, whoever wrote them: grants
+    /// made, extended or ended, and sessions ended (a sign-out, "sign out everywhere").
+    pub async fn refresh_from_audit(&self, store: &Store, now: i64) -> sqlx::Result<usize> {
         let mut applied = 0;
         loop {
             let after = self.last_audit_id.load(Ordering::SeqCst);
             let events = store.audit_events(after, 0, 500).await?;
-            let Some(last) = events.last().map(|e| e.id) else {
+            let Some(last) = events.last() else {
+                self.followed_at.store(now, Ordering::Relaxed);
                 return Ok(applied);
             };
-            for grant_id in events.iter().filter_map(|e| e.grant_id) {
-                if let Some(g) = Store::grant(store.reader(), grant_id).await? {
-                    self.put_grant(&g);
-                    applied += 1;
+            for e in &events {
+                if let Some(grant_id) = e.grant_id {
+                    if let Some(g) = Store::grant(store.reader(), grant_id).await? {
+                        self.put_grant(&g);
+                        applied += 1;
+                    }
+                }
+                if matches!(
+                    e.action,
+                    AuditAction::SignedOut | AuditAction::SessionsEnded
+                ) {
+                    if let Some(who) = &e.subject {
+                        self.keep_sessions_of(who, &store.session_hashes_of(who).await?);
+                        applied += 1;
+                    }
                 }
             }
-            self.last_audit_id.store(last, Ordering::SeqCst);
+            self.follow_lag_ms
+                .store((now - last.at).max(0), Ordering::Relaxed);
+            self.last_audit_id.store(last.id, Ordering::SeqCst);
         }
+    }
+
+    /// Forgets every session of `email` that is not in `live` (the database's own list).
+    fn keep_sessions_of(&self, email: &str, live: &[Vec<u8>]) {
+        self.write()
+            .sessions
+            .retain(|hash, s| s.who.email.as_str() != email || live.contains(hash));
+    }
+
+    pub fn last_audit_id(&self) -> i64 {
+        self.last_audit_id.load(Ordering::SeqCst)
     }
 }
 

@@ -83,6 +83,7 @@ impl App {
             webhooks: crate::notify::webhooks::Sender::new()?,
             limits: Default::default(),
             last_sweep_ms: std::sync::atomic::AtomicI64::new(now),
+            following: Default::default(),
             outbox_wakeups: Channel::ALL.iter().map(|_| Notify::new()).collect(),
         });
         Ok(Self {

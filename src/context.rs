@@ -1,6 +1,6 @@
 //! What every handler and background task shares, and the one step that applies what a
 //! use-case changed.
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicBool, AtomicI64};
 
 use tokio::sync::Notify;
 
@@ -31,6 +31,9 @@ pub struct Context {
     pub limits: crate::rate_limit::RateLimiter,
     /// When the scheduler last finished a sweep (ms), for /healthz and /metrics.
     pub last_sweep_ms: AtomicI64,
+    /// Whether this replica hears of changes made elsewhere as they happen (PostgreSQL's change
+    /// feed is connected; on SQLite, the audit-log follower runs).
+    pub following: AtomicBool,
     /// One per outbox channel, in `Channel::ALL` order.
     pub outbox_wakeups: Vec<Notify>,
 }

@@ -120,10 +120,22 @@ pub async fn verify(
 }
 
 /// Ends a session at once.
-pub async fn logout(store: &Store, session: &str) -> sqlx::Result<Outcome<()>> {
+/// On the record, so that other replicas following the audit log forget it too.
+pub async fn logout(
+    store: &Store,
+    session: &str,
+    origin: Origin<'_>,
+    now: i64,
+) -> sqlx::Result<Outcome<()>> {
     let id_hash = tokens::hash(session);
     let mut tx = store.begin().await?;
-    Store::delete_session(&mut tx, &id_hash).await?;
+    if let Some(email) = Store::delete_session(&mut tx, &id_hash).await? {
+        let audit = NewAudit {
+            subject: Some(&email),
+            ..NewAudit::new(now, AuditAction::SignedOut, &email, origin)
+        };
+        Store::append_audit(&mut tx, &audit).await?;
+    }
     tx.commit().await?;
     let change = Change {
         sessions: vec![SessionChange::Ended { id_hash }],

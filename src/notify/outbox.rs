@@ -46,17 +46,26 @@ pub async fn try_execute_tasks(
     ctx: &Context,
     channel: Channel,
 ) -> anyhow::Result<ExecutionOutcome> {
-    let now = ctx.clock.now_ms();
-    let due = ctx.store.due_messages(channel, now, 50).await?;
-    if due.is_empty() {
-        return Ok(ExecutionOutcome::EmptyQueue);
-    }
-    let n = due.len();
-    for row in due {
+    let mut n = 0;
+    while n < 50 {
+        let now = ctx.clock.now_ms();
+        let Some(row) = ctx.store.claim_due_message(channel, now, LEASE_MS).await? else {
+            break;
+        };
         deliver(ctx, row).await?;
+        n += 1;
     }
-    Ok(ExecutionOutcome::Worked(n))
+    Ok(if n == 0 {
+        ExecutionOutcome::EmptyQueue
+    } else {
+        ExecutionOutcome::Worked(n)
+    })
 }
+
+/// How long a claimed message is this worker's alone: longer than any one delivery may take
+/// (every client gives up within 15 s), short enough that a message claimed by a replica that
+/// died goes out within a minute from another.
+const LEASE_MS: i64 = 60_000;
 
 async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
     let result = match row.channel {

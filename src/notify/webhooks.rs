@@ -29,7 +29,8 @@ pub fn event_type(action: AuditAction) -> Option<&'static str> {
         AuditAction::GrantExpired => "grant.expired",
         AuditAction::DecisionRefused
         | AuditAction::NotificationFailed
-        | AuditAction::SessionsEnded => return None,
+        | AuditAction::SessionsEnded
+        | AuditAction::SignedOut => return None,
     })
 }
 

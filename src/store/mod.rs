@@ -2,6 +2,7 @@
 mod approvals;
 mod audit;
 mod builder;
+mod changes;
 mod chat_messages;
 mod grants;
 mod login_codes;
@@ -20,6 +21,7 @@ use sqlx::{Any, ConnectOptions, Executor, Transaction};
 
 pub use approvals::ApprovalRow;
 pub use audit::{AuditEvent, AuditFilter, NewAudit, Origin};
+pub use changes::ChangeFeed;
 pub use chat_messages::ChatMessageRow;
 pub use grants::{GrantRow, NewGrant};
 pub use login_codes::LoginCodeRow;
@@ -74,6 +76,7 @@ pub struct Store {
     read: Pool,
     write: Pool,
     engine: Engine,
+    url: String,
 }
 
 impl Store {
@@ -113,6 +116,7 @@ impl Store {
                     read,
                     write,
                     engine,
+                    url: url.to_string(),
                 })
             }
             Engine::Postgres => {
@@ -125,6 +129,7 @@ impl Store {
                     read: pool.clone(),
                     write: pool,
                     engine,
+                    url: url.to_string(),
                 })
             }
         }

@@ -1,7 +1,7 @@
 use sqlx::AnyConnection;
 
 use super::builder::Sql;
-use super::{Channel, Store};
+use super::{Channel, Engine, Store};
 
 /// A notification to deliver, written in the same transaction as the change it tells of.
 pub struct NewMessage<'a> {
@@ -68,21 +68,35 @@ impl Store {
         Ok(())
     }
 
-    pub async fn due_messages(
+    /// Takes the oldest message of `channel` that is due, if any, for `lease_ms`: no other
+    /// worker (another replica) takes it meanwhile; if this one dies before it is sent or failed,
+    /// the lease runs out and another worker sends it. On PostgreSQL the row is claimed with
+    /// `FOR UPDATE SKIP LOCKED`, so workers racing for the queue each take a different message.
+    pub async fn claim_due_message(
         &self,
         channel: Channel,
         now: i64,
-        limit: i64,
-    ) -> sqlx::Result<Vec<OutboxRow>> {
-        sqlx::query_as(
-            "SELECT id, channel, kind, recipient, payload, request_id, attempts FROM outbox \
-             WHERE state = 'pending' AND channel = $1 AND next_attempt_at <= $2 ORDER BY id LIMIT $3",
-        )
-        .bind(channel)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await
+        lease_ms: i64,
+    ) -> sqlx::Result<Option<OutboxRow>> {
+        let sql = match self.engine {
+            Engine::Sqlite => {
+                "UPDATE outbox SET next_attempt_at = $3 WHERE id = (SELECT id FROM outbox \
+                 WHERE state = 'pending' AND channel = $1 AND next_attempt_at <= $2 ORDER BY id LIMIT 1) \
+                 RETURNING id, channel, kind, recipient, payload, request_id, attempts"
+            }
+            Engine::Postgres => {
+                "UPDATE outbox SET next_attempt_at = $3 WHERE id = (SELECT id FROM outbox \
+                 WHERE state = 'pending' AND channel = $1 AND next_attempt_at <= $2 ORDER BY id LIMIT 1 \
+                 FOR UPDATE SKIP LOCKED) \
+                 RETURNING id, channel, kind, recipient, payload, request_id, attempts"
+            }
+        };
+        sqlx::query_as(sql)
+            .bind(channel)
+            .bind(now)
+            .bind(now + lease_ms)
+            .fetch_optional(&self.write)
+            .await
     }
 
     pub async fn mark_sent(&self, id: i64, now: i64) -> sqlx::Result<()> {

@@ -29,12 +29,23 @@ impl Store {
         .map(|_| ())
     }
 
-    pub async fn delete_session(conn: &mut AnyConnection, id_hash: &[u8]) -> sqlx::Result<bool> {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+    /// Ends one session; returns whose it was, if it was still there.
+    pub async fn delete_session(
+        conn: &mut AnyConnection,
+        id_hash: &[u8],
+    ) -> sqlx::Result<Option<String>> {
+        sqlx::query_scalar("DELETE FROM sessions WHERE id_hash = $1 RETURNING email")
             .bind(id_hash)
-            .execute(conn)
+            .fetch_optional(conn)
             .await
-            .map(|r| r.rows_affected() > 0)
+    }
+
+    /// The ids (hashed) of every session `email` has now, for replicas that follow a sign-out.
+    pub async fn session_hashes_of(&self, email: &str) -> sqlx::Result<Vec<Vec<u8>>> {
+        sqlx::query_scalar("SELECT id_hash FROM sessions WHERE email = $1")
+            .bind(email)
+            .fetch_all(&self.read)
+            .await
     }
 
     /// Ends every session of `email`; returns their hashes.

@@ -118,6 +118,8 @@ text_enum! {
         NotificationFailed = "notification_failed",
         /// An administrator signed someone out everywhere.
         SessionsEnded = "sessions_ended",
+        /// Someone signed out: other replicas forget that session at once.
+        SignedOut = "signed_out",
     }
 }
 

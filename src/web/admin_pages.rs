@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::csrf::{CsrfForm, CsrfToken};
 use super::error::{WebError, WebResult};
 use super::id::Id;
-use super::identity::{identify, peer, ClientIp};
+use super::identity::{identify_or_look_up, peer, ClientIp};
 use super::layout::{csrf_field, signed_in_page, when};
 use crate::context::Context;
 use crate::domain::{duration_text, Email, Reason};
@@ -28,7 +28,7 @@ impl FromRequestParts<Arc<Context>> for Admin {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, ctx: &Arc<Context>) -> Result<Self, WebError> {
-        match identify(ctx, &parts.headers, peer(&parts.extensions)) {
+        match identify_or_look_up(ctx, &parts.headers, peer(&parts.extensions)).await {
             None => Err(WebError::NotFound("There is no such page.".into())),
             Some(e) if ctx.config.is_admin(&e) => Ok(Admin(e)),
             Some(_) => Err(WebError::Forbidden(

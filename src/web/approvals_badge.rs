@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::identity::{identify, peer};
+use super::identity::{identify_or_look_up, peer};
 use super::layout::APPROVALS_MARKER;
 use crate::context::Context;
 
@@ -17,7 +17,8 @@ use crate::context::Context;
 const MAX_PAGE: usize = 4 * 1024 * 1024;
 
 pub async fn layer(State(ctx): State<Arc<Context>>, req: Request, next: Next) -> Response {
-    let approver = identify(&ctx, req.headers(), peer(req.extensions()))
+    let approver = identify_or_look_up(&ctx, req.headers(), peer(req.extensions()))
+        .await
         .filter(|me| ctx.config.approver(me).is_some());
     let res = next.run(req).await;
     let is_html = res

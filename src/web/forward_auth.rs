@@ -139,8 +139,19 @@ impl FrontDoor {
     /// One request on a connection from `peer`.
     pub fn answer(&self, peer: SocketAddr, req: Request<Incoming>) -> Answer {
         if req.method() == Method::GET && req.uri().path() == "/auth" {
-            let response = answer(&self.ctx, req.headers(), req.uri(), Some(peer));
-            return Answer::Ready(std::future::ready(Ok(response)));
+            return match try_answer(&self.ctx, req.headers(), req.uri(), Some(peer)) {
+                Ok(response) => Answer::Ready(std::future::ready(Ok(response))),
+                Err(unknown) => {
+                    let ctx = self.ctx.clone();
+                    let (parts, _) = req.into_parts();
+                    Answer::LookedUp(Box::pin(async move {
+                        Ok(
+                            answer_after(&ctx, unknown, &parts.headers, &parts.uri, Some(peer))
+                                .await,
+                        )
+                    }))
+                }
+            };
         }
         let mut req = req.map(Body::new);
         req.extensions_mut().insert(ConnectInfo(peer));
@@ -148,9 +159,11 @@ impl FrontDoor {
     }
 }
 
-/// The response future: ready at once for `/auth`, the router's otherwise.
+/// The response future: ready at once for `/auth` when memory knows the answer, a database
+/// look-up when it does not, the router's otherwise.
 pub enum Answer {
     Ready(std::future::Ready<Result<Response, Infallible>>),
+    LookedUp(Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>),
     Routed(<Router as Service<Request<Body>>>::Future),
 }
 
@@ -161,6 +174,7 @@ impl Future for Answer {
         // Both futures are `Unpin`, so the enum is too.
         match self.get_mut() {
             Answer::Ready(f) => Pin::new(f).poll(cx),
+            Answer::LookedUp(f) => f.as_mut().poll(cx),
             Answer::Routed(f) => Pin::new(f).poll(cx),
         }
     }
@@ -168,50 +182,98 @@ impl Future for Answer {
 
 /// The router's `/auth` (HEAD and the like; `FrontDoor` answers `GET` itself).
 pub async fn auth(State(ctx): State<Arc<Context>>, request: axum::extract::Request) -> Response {
-    answer(
-        &ctx,
-        request.headers(),
-        request.uri(),
-        peer(request.extensions()),
-    )
+    let peer = peer(request.extensions());
+    match try_answer(&ctx, request.headers(), request.uri(), peer) {
+        Ok(response) => response,
+        Err(unknown) => answer_after(&ctx, unknown, request.headers(), request.uri(), peer).await,
+    }
 }
 
-/// The answer to a proxy asking whether this request may pass (see DESIGN.md, `GET /auth`).
-pub fn answer(
+/// What memory did not know for an answer: a session or a grant another replica (or the CLI)
+/// wrote a moment ago, to look up in the database.
+pub enum Unknown {
+    Session([u8; 32]),
+    Grant { email: String, slug: String },
+}
+
+/// The answer to a proxy asking whether this request may pass (see DESIGN.md, `GET /auth`),
+/// from memory; `Err` when it takes a database look-up first (`answer_after`).
+pub fn try_answer(
     ctx: &Context,
     headers: &HeaderMap,
     uri: &Uri,
     peer: Option<std::net::SocketAddr>,
+) -> Result<Response, Unknown> {
+    let started = std::time::Instant::now();
+    let response = decide(ctx, headers, peer, wants_redirect(uri), true)?;
+    crate::auth_timing::record(started.elapsed());
+    Ok(no_store(response))
+}
+
+/// The answer once `unknown` was looked up: whatever the database said is now in memory.
+pub async fn answer_after(
+    ctx: &Context,
+    unknown: Unknown,
+    headers: &HeaderMap,
+    uri: &Uri,
+    peer: Option<std::net::SocketAddr>,
 ) -> Response {
-    let redirect = uri.query().is_some_and(|q| {
+    let now = ctx.clock.now_ms();
+    let looked_up = match &unknown {
+        Unknown::Session(id_hash) => ctx
+            .cache
+            .look_up_session(&ctx.store, id_hash, now)
+            .await
+            .map(|_| ()),
+        Unknown::Grant { email, slug } => ctx
+            .cache
+            .look_up_grant(&ctx.store, email, slug, now)
+            .await
+            .map(|_| ()),
+    };
+    if let Err(e) = looked_up {
+        tracing::error!(error = %e, "cannot look up a session or grant for /auth");
+        return no_store(StatusCode::SERVICE_UNAVAILABLE.into_response());
+    }
+    // Without look-ups `decide` answers from memory alone, never with `Err`.
+    let response = decide(ctx, headers, peer, wants_redirect(uri), false)
+        .unwrap_or_else(|_| StatusCode::UNAUTHORIZED.into_response());
+    no_store(response)
+}
+
+fn wants_redirect(uri: &Uri) -> bool {
+    uri.query().is_some_and(|q| {
         url::form_urlencoded::parse(q.as_bytes())
             .any(|(k, v)| k == "redirect" && matches!(v.as_ref(), "1" | "true" | "yes"))
-    });
-    let started = std::time::Instant::now();
-    let mut response = decide(ctx, headers, peer, redirect);
-    crate::auth_timing::record(started.elapsed());
+    })
+}
+
+fn no_store(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
+/// The answer, from memory. With `look_up`, what memory does not hold is `Err`, to be looked
+/// up in the database; without it (after the look-up), missing means no.
 fn decide(
     ctx: &Context,
     headers: &HeaderMap,
     peer: Option<std::net::SocketAddr>,
     redirect: bool,
-) -> Response {
+    look_up: bool,
+) -> Result<Response, Unknown> {
     let host = match target(&ctx.config, headers) {
         Ok(host) => host,
-        Err(why) => return (StatusCode::FORBIDDEN, why).into_response(),
+        Err(why) => return Ok((StatusCode::FORBIDDEN, why).into_response()),
     };
     let Some(app) = ctx.config.application_for_host(host) else {
-        return (
+        return Ok((
             StatusCode::FORBIDDEN,
             "this host is not an application daypass protects\n",
         )
-            .into_response();
+            .into_response());
     };
     let unauthorized = || {
         if !redirect {
@@ -235,18 +297,42 @@ fn decide(
     let decision = match &ctx.config.identity {
         IdentityConfig::EmailCode => {
             let Some(token) = cookies::get(headers, cookies::SESSION) else {
-                return unauthorized();
+                return Ok(unauthorized());
             };
-            ctx.cache
-                .with_session(&tokens::hash(token), now, |who, maps| {
-                    access(app, who, maps, now)
-                })
+            let id_hash = tokens::hash(token);
+            // The email is copied only when the grant is to be looked up (not on a hit).
+            let decision = ctx.cache.with_session(&id_hash, now, |who, maps| {
+                let d = access(app, who, maps, now);
+                let look_for = (look_up && matches!(d, Decision::NoGrant))
+                    .then(|| who.email.as_str().to_string());
+                (d, look_for)
+            });
+            match decision {
+                None if look_up => return Err(Unknown::Session(id_hash)),
+                Some((_, Some(email))) => {
+                    return Err(Unknown::Grant {
+                        email,
+                        slug: app.slug.clone(),
+                    })
+                }
+                other => other.map(|(d, _)| d),
+            }
         }
-        IdentityConfig::Header { .. } => identify(ctx, headers, peer)
-            .map(Identity::new)
-            .map(|who| ctx.cache.with_maps(|maps| access(app, &who, maps, now))),
+        IdentityConfig::Header { .. } => match identify(ctx, headers, peer).map(Identity::new) {
+            Some(who) => {
+                let d = ctx.cache.with_maps(|maps| access(app, &who, maps, now));
+                if look_up && matches!(d, Decision::NoGrant) {
+                    return Err(Unknown::Grant {
+                        email: who.email.as_str().to_string(),
+                        slug: app.slug.clone(),
+                    });
+                }
+                Some(d)
+            }
+            None => None,
+        },
     };
-    match decision {
+    Ok(match decision {
         None | Some(Decision::NoGrant) => unauthorized(),
         Some(Decision::Denied) => StatusCode::FORBIDDEN.into_response(),
         Some(Decision::Granted { user, expires }) => {
@@ -262,7 +348,7 @@ fn decide(
             h.insert(header::COOKIE, cookies::without_ours(headers));
             r
         }
-    }
+    })
 }
 
 enum Decision {

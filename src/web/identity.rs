@@ -51,6 +51,34 @@ pub fn identify(ctx: &Context, headers: &HeaderMap, peer: Option<SocketAddr>) ->
     }
 }
 
+/// As `identify`, and a session memory does not know yet (a sign-in on another replica a
+/// moment ago) is looked up in the database.
+pub async fn identify_or_look_up(
+    ctx: &Context,
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+) -> Option<Email> {
+    if let Some(email) = identify(ctx, headers, peer) {
+        return Some(email);
+    }
+    if !matches!(ctx.config.identity, IdentityConfig::EmailCode) {
+        return None;
+    }
+    let token = cookies::get(headers, cookies::SESSION)?;
+    let now = ctx.clock.now_ms();
+    match ctx
+        .cache
+        .look_up_session(&ctx.store, &tokens::hash(token), now)
+        .await
+    {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot look up a session");
+            None
+        }
+    }
+}
+
 impl FromRequestParts<Arc<Context>> for Viewer {
     type Rejection = std::convert::Infallible;
 
@@ -58,7 +86,9 @@ impl FromRequestParts<Arc<Context>> for Viewer {
         parts: &mut Parts,
         ctx: &Arc<Context>,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self(identify(ctx, &parts.headers, peer(&parts.extensions))))
+        Ok(Self(
+            identify_or_look_up(ctx, &parts.headers, peer(&parts.extensions)).await,
+        ))
     }
 }
 
@@ -66,7 +96,8 @@ impl FromRequestParts<Arc<Context>> for User {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, ctx: &Arc<Context>) -> Result<Self, Response> {
-        if let Some(email) = identify(ctx, &parts.headers, peer(&parts.extensions)) {
+        if let Some(email) = identify_or_look_up(ctx, &parts.headers, peer(&parts.extensions)).await
+        {
             return Ok(Self(email));
         }
         let here = parts.uri.to_string();

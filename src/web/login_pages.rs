@@ -17,6 +17,7 @@ use crate::context::Context;
 use crate::domain::Email;
 use crate::login::{self, LoginError};
 use crate::rate_limit;
+use crate::store::{Origin, Via};
 
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
@@ -192,6 +193,7 @@ pub async fn show_verify(
 
 pub async fn submit_verify(
     State(ctx): State<Arc<Context>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     CsrfToken(csrf): CsrfToken,
     CsrfForm(form): CsrfForm<CodeForm>,
@@ -218,7 +220,11 @@ pub async fn submit_verify(
         Ok((session, email)) => {
             // A new session id at every login; the old one stops working.
             if let Some(old) = cookies::get(&headers, cookies::SESSION) {
-                ctx.apply(login::logout(&ctx.store, old).await?);
+                let origin = Origin {
+                    client_ip: ip.as_deref(),
+                    ..Origin::new(Via::Web)
+                };
+                ctx.apply(login::logout(&ctx.store, old, origin, now).await?);
             }
             tracing::info!(%email, "signed in");
             let max_age = ctx.config.server.session_ttl.as_secs() as i64;
@@ -255,11 +261,17 @@ pub struct Empty {}
 
 pub async fn logout(
     State(ctx): State<Arc<Context>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
     if let Some(session) = cookies::get(&headers, cookies::SESSION) {
-        ctx.apply(login::logout(&ctx.store, session).await?);
+        let origin = Origin {
+            client_ip: ip.as_deref(),
+            ..Origin::new(Via::Web)
+        };
+        let now = ctx.clock.now_ms();
+        ctx.apply(login::logout(&ctx.store, session, origin, now).await?);
     }
     Ok((
         [(

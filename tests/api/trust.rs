@@ -458,7 +458,7 @@ async fn a_revoke_is_never_undone_by_the_audit_log_follower() {
         let done = Arc::new(AtomicBool::new(false));
         let follower = {
             let (ctx, cache) = (ctx.clone(), cache.clone());
-            tokio::spawn(async move { cache.refresh_from_audit(&ctx.store).await })
+            tokio::spawn(async move { cache.refresh_from_audit(&ctx.store, 0).await })
         };
         let checker = {
             let (ctx, cache, revoked, done) =
