@@ -71,6 +71,7 @@ impl App {
             );
         }
         let cache = AccessCache::load(&store, now).await?;
+        let limits = crate::rate_limit::Limits::for_store(&store);
         let ctx = Arc::new(Context {
             config,
             store,
@@ -81,9 +82,10 @@ impl App {
             discord,
             slack,
             webhooks: crate::notify::webhooks::Sender::new()?,
-            limits: Default::default(),
+            limits,
             last_sweep_ms: std::sync::atomic::AtomicI64::new(now),
             following: Default::default(),
+            gateway_held: Default::default(),
             outbox_wakeups: Channel::ALL.iter().map(|_| Notify::new()).collect(),
         });
         Ok(Self {
@@ -138,14 +140,18 @@ impl App {
             ))),
             _ => None,
         };
-        let follower = tokio::spawn(jobs::follow_audit_log(ctx.clone(), stop_rx));
-        let mut sched = jobs::start(ctx.clone()).await?;
         let gateway = match &ctx.discord {
-            Some(d) if ctx.config.discord.mode == DiscordMode::Gateway => Some(tokio::spawn(
-                crate::discord::gateway::run(ctx.clone(), d.token.clone()),
-            )),
+            Some(d) if ctx.config.discord.mode == DiscordMode::Gateway => {
+                Some(tokio::spawn(crate::discord::gateway::run_as_leader(
+                    ctx.clone(),
+                    d.token.clone(),
+                    stop_rx.clone(),
+                )))
+            }
             _ => None,
         };
+        let follower = tokio::spawn(jobs::follow_audit_log(ctx.clone(), stop_rx));
+        let mut sched = jobs::start(ctx.clone()).await?;
         tracing::info!(addr = %self.local_addr(), public_url = %ctx.config.server.public_url, "daypass is serving");
         let site = web::router(ctx.clone());
         web::serve(self.listener, site, shutdown, self.grace).await;

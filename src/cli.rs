@@ -37,6 +37,16 @@ pub enum Command {
     CheckConfig,
     /// Create or update the database schema.
     Migrate,
+    /// Copy every request, grant, session, audit event and queued message of one database into
+    /// another, empty one (e.g. from SQLite to PostgreSQL, to run several replicas).
+    CopyDb {
+        /// The database to copy: sqlite://PATH or postgres://USER@HOST/DATABASE.
+        #[arg(long)]
+        from: String,
+        /// The new database; it is created (migrated) here, and must hold no rows.
+        #[arg(long)]
+        to: String,
+    },
     /// Ask the running server's /healthz (on server.listen); exit 0 when healthy, 1 otherwise.
     Healthcheck,
     /// Access requests.
@@ -90,17 +100,62 @@ fn load(path: &std::path::Path) -> anyhow::Result<Config> {
     Config::load(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
-async fn open(config: &Config) -> anyhow::Result<Store> {
-    let store = Store::open(&config.database.url)
+async fn copy_db(from: &str, to: &str) -> anyhow::Result<()> {
+    let source = Store::open(from)
         .await
-        .with_context(|| format!("database.url: cannot open {}", config.database.url))?;
+        .with_context(|| format!("--from: cannot open {}", redacted(from)))?;
+    source
+        .migrate()
+        .await
+        .with_context(|| format!("--from: cannot bring {} up to date", redacted(from)))?;
+    let target = Store::open(to)
+        .await
+        .with_context(|| format!("--to: cannot open {}", redacted(to)))?;
+    target
+        .migrate()
+        .await
+        .with_context(|| format!("--to: cannot create the schema in {}", redacted(to)))?;
+    eprintln!("copying {} to {}", redacted(from), redacted(to));
+    let copied = source
+        .copy_into(&target, |table, n| eprintln!("  {table}: {n} rows"))
+        .await
+        .context("--to")?;
+    let total: u64 = copied.iter().map(|(_, n)| n).sum();
+    println!("copied {total} rows; point database.url at the new database and start daypass");
+    source.close().await;
+    target.close().await;
+    Ok(())
+}
+
+/// A database URL without its password, for messages.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn open(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::open(&config.database.url).await.with_context(|| {
+        format!(
+            "database.url: cannot open {}",
+            redacted(&config.database.url)
+        )
+    })?;
     store.migrate().await?;
     Ok(store)
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::CopyDb { from, to } = &cli.command {
+        return copy_db(from, to).await;
+    }
     let config = load(&cli.config)?;
     match cli.command {
+        Command::CopyDb { .. } => Ok(()),
         Command::CheckConfig => {
             println!(
                 "{}: ok ({} applications, {} approvers)",

@@ -28,12 +28,14 @@ pub struct Context {
     pub slack: Option<Slack>,
     /// Sends `[[webhooks]]` events.
     pub webhooks: crate::notify::webhooks::Sender,
-    pub limits: crate::rate_limit::RateLimiter,
+    pub limits: crate::rate_limit::Limits,
     /// When the scheduler last finished a sweep (ms), for /healthz and /metrics.
     pub last_sweep_ms: AtomicI64,
     /// Whether this replica hears of changes made elsewhere as they happen (PostgreSQL's change
     /// feed is connected; on SQLite, the audit-log follower runs).
     pub following: AtomicBool,
+    /// Whether this replica holds the Discord gateway connection (`discord.mode = "gateway"`).
+    pub gateway_held: AtomicBool,
     /// One per outbox channel, in `Channel::ALL` order.
     pub outbox_wakeups: Vec<Notify>,
 }

@@ -2,6 +2,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
+use crate::store::{Engine, Store};
+
 /// One kind of limit: at most `max` events per `window_ms`, per key (an email or an IP).
 #[derive(Clone, Copy, Debug)]
 pub struct Limit {
@@ -31,7 +33,41 @@ pub const REQUESTS_PER_IP: Limit = Limit {
 pub const MAX_KEYS: usize = 100_000;
 
 /// The longest window of any limit: events older than this never count again.
-const LONGEST_WINDOW_MS: i64 = 60 * 60_000;
+pub const LONGEST_WINDOW_MS: i64 = 60 * 60_000;
+
+/// The limits as daypass keeps them: in memory in one process (SQLite), in the database when
+/// several replicas share them (PostgreSQL), so that an attacker cannot multiply them by the
+/// number of replicas.
+pub enum Limits {
+    Memory(RateLimiter),
+    Shared(Store),
+}
+
+impl Limits {
+    pub fn for_store(store: &Store) -> Self {
+        match store.engine() {
+            Engine::Sqlite => Self::Memory(RateLimiter::default()),
+            Engine::Postgres => Self::Shared(store.clone()),
+        }
+    }
+
+    /// As `RateLimiter::check`: `Ok(Err(seconds))` when a limit is reached.
+    pub async fn check(&self, keys: &[(&str, Limit)], now: i64) -> sqlx::Result<Result<(), u64>> {
+        match self {
+            Self::Memory(limiter) => Ok(limiter.check(keys, now)),
+            Self::Shared(store) => {
+                let keys: Vec<(&str, i64, i64)> = keys
+                    .iter()
+                    .map(|(k, l)| (*k, l.window_ms, l.max as i64))
+                    .collect();
+                Ok(store
+                    .count_hits(&keys, now)
+                    .await?
+                    .map_err(|wait_ms| (wait_ms as u64).div_ceil(1000).max(1)))
+            }
+        }
+    }
+}
 
 #[derive(Default)]
 pub struct RateLimiter {

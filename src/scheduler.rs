@@ -73,6 +73,7 @@ pub async fn sweep(
     let reminders = remind(&mut tx, config, secret, now, &mut queued).await?;
     let escalations = escalate(&mut tx, config, secret, now, &mut queued).await?;
     Store::delete_stale_credentials(&mut tx, now).await?;
+    Store::forget_hits(&mut tx, now - crate::rate_limit::LONGEST_WINDOW_MS).await?;
     tx.commit().await?;
     if !grants_expired.is_empty() || !requests_expired.is_empty() {
         tracing::info!(

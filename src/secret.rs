@@ -20,6 +20,14 @@ pub fn load_or_create(config: &Config) -> anyhow::Result<Vec<u8>> {
         }
         return Ok(s.into_bytes());
     }
+    if config.database.path().is_none() {
+        // Not SQLite: several replicas, and every one must hold the same key.
+        anyhow::bail!(
+            "server.secret_env: replicas sharing a PostgreSQL database must share one secret: set ${} \
+             (at least 32 characters) or server.secret_file, the same on every replica",
+            config.server.secret.env
+        );
+    }
     let path = config.database.data_dir().join("secret");
     if let Ok(existing) = std::fs::read_to_string(&path) {
         if existing.trim().len() >= 32 {

@@ -166,9 +166,10 @@ CREATE TABLE chat_messages (
     PRIMARY KEY (request_id, channel, target)
 );
 
--- Rate limits that hold across replicas: one row per key and window.
-CREATE TABLE rate_limits (
-    key             TEXT    PRIMARY KEY,
-    window_start    BIGINT  NOT NULL,
-    hits            BIGINT  NOT NULL
+-- Rate limits that hold across replicas: one row per counted event, per key.
+CREATE TABLE rate_limit_hits (
+    key             TEXT    NOT NULL,
+    at              BIGINT  NOT NULL
 );
+CREATE INDEX rate_limit_hits_key ON rate_limit_hits (key, at);
+CREATE INDEX rate_limit_hits_at ON rate_limit_hits (at);

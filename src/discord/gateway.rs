@@ -1,12 +1,15 @@
 //! `discord.mode = "gateway"`: receive interactions over Discord's gateway, for installations
 //! without a public HTTPS URL. The same handler as the HTTP endpoint answers them.
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serenity::all::{Client, EventHandler, GatewayIntents};
 use serenity::async_trait;
 
 use super::interactions::{handle, Interaction};
 use crate::context::Context;
+use crate::store::DISCORD_GATEWAY;
 
 /// Serenity's interaction, read into the shape the shared handler takes.
 pub fn from_gateway(interaction: &serenity::all::Interaction) -> Option<Interaction> {
@@ -48,6 +51,64 @@ impl EventHandler for Handler {
         {
             tracing::warn!(error = %e, "could not answer a Discord interaction");
         }
+    }
+}
+
+/// Holds the gateway connection on one replica at a time: waits for the gateway lock (taken at
+/// once on SQLite), then connects, and connects again after a drop while the lock is held. A
+/// replica that loses the lock (its database connection broke) drops the gateway; another
+/// takes over within seconds of the holder's death.
+pub async fn run_as_leader(
+    ctx: Arc<Context>,
+    token: String,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut leadership = ctx.store.leadership(DISCORD_GATEWAY);
+    loop {
+        match leadership.try_take().await {
+            Ok(true) => {
+                ctx.gateway_held.store(true, Ordering::Relaxed);
+                tracing::info!("this replica holds the Discord gateway connection");
+                let mut gateway = tokio::spawn(connect_again_and_again(ctx.clone(), token.clone()));
+                let mut check = tokio::time::interval(LOCK_CHECK);
+                loop {
+                    tokio::select! {
+                        _ = check.tick() => {
+                            if let Err(e) = leadership.still_held().await {
+                                tracing::warn!(error = %e, "lost the Discord gateway lock; leaving the gateway");
+                                break;
+                            }
+                        }
+                        _ = &mut gateway => break,
+                        _ = stop.changed() => {
+                            gateway.abort();
+                            ctx.gateway_held.store(false, Ordering::Relaxed);
+                            return;
+                        }
+                    }
+                }
+                gateway.abort();
+                ctx.gateway_held.store(false, Ordering::Relaxed);
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot ask for the Discord gateway lock"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(LOCK_CHECK) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// How often a standby replica asks for the gateway lock, and the holder checks it still has it.
+const LOCK_CHECK: Duration = Duration::from_secs(2);
+
+async fn connect_again_and_again(ctx: Arc<Context>, token: String) {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        run(ctx.clone(), token.clone()).await;
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(60));
     }
 }
 

@@ -1,20 +1,31 @@
 //! `/healthz` and `/metrics`.
 use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::config::DiscordMode;
 use crate::context::Context;
 
 /// The scheduler sweeps every `sweep_every`; it counts as stalled after ten missed sweeps.
 fn scheduler_lag_ms(ctx: &Context) -> i64 {
-    let last = ctx.last_sweep_ms.load(std::sync::atomic::Ordering::Relaxed);
+    let last = ctx.last_sweep_ms.load(Ordering::Relaxed);
     if last == 0 {
         return 0;
     }
     (ctx.clock.now_ms() - last).max(0)
+}
+
+/// How long ago this replica last read the audit log up to its end (changes made elsewhere).
+fn changes_read_ms_ago(ctx: &Context) -> i64 {
+    let at = ctx.cache.followed_at.load(Ordering::Relaxed);
+    if at == 0 {
+        return -1;
+    }
+    (ctx.clock.now_ms() - at).max(0)
 }
 
 pub async fn healthz(State(ctx): State<Arc<Context>>) -> Response {
@@ -28,13 +39,24 @@ pub async fn healthz(State(ctx): State<Arc<Context>>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "status": if ok { "ok" } else { "unavailable" },
         "database": if db { "ok" } else { "unreachable" },
+        "engine": ctx.store.engine().name(),
+        "follows_changes": ctx.following.load(Ordering::Relaxed),
+        "changes_read_ms_ago": changes_read_ms_ago(&ctx),
         "scheduler": if scheduler_ok { "ok" } else { "stalled" },
         "scheduler_lag_ms": lag,
         "outbox_backlog": backlog,
     });
+    if ctx.config.discord.enabled && ctx.config.discord.mode == DiscordMode::Gateway {
+        body["discord_gateway"] = if ctx.gateway_held.load(Ordering::Relaxed) {
+            "held"
+        } else {
+            "standby"
+        }
+        .into();
+    }
     (
         status,
         [(header::CACHE_CONTROL, "no-store")],
@@ -79,6 +101,24 @@ pub async fn metrics(State(ctx): State<Arc<Context>>) -> Response {
         out,
         "daypass_scheduler_lag_seconds {:.3}",
         scheduler_lag_ms(&ctx) as f64 / 1000.0
+    );
+    let _ = writeln!(out, "# HELP daypass_change_feed_lag_seconds How late this replica applied the last change made elsewhere (the audit event's time to the follower's).\n# TYPE daypass_change_feed_lag_seconds gauge");
+    let _ = writeln!(
+        out,
+        "daypass_change_feed_lag_seconds {:.3}",
+        ctx.cache.follow_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0
+    );
+    let _ = writeln!(out, "# HELP daypass_change_feed_read_age_seconds Time since this replica last read every change made elsewhere.\n# TYPE daypass_change_feed_read_age_seconds gauge");
+    let _ = writeln!(
+        out,
+        "daypass_change_feed_read_age_seconds {:.3}",
+        changes_read_ms_ago(&ctx).max(0) as f64 / 1000.0
+    );
+    let _ = writeln!(out, "# HELP daypass_change_feed_following 1 when this replica hears of changes as they happen.\n# TYPE daypass_change_feed_following gauge");
+    let _ = writeln!(
+        out,
+        "daypass_change_feed_following {}",
+        u8::from(ctx.following.load(Ordering::Relaxed))
     );
     (
         [

@@ -127,6 +127,7 @@ pub async fn submit_login(
     ];
     ctx.limits
         .check(&limits, ctx.clock.now_ms())
+        .await?
         .map_err(WebError::TooManyRequests)?;
     let now = ctx.clock.now_ms();
     let challenge =

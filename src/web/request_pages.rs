@@ -235,6 +235,7 @@ pub async fn submit(
     }
     ctx.limits
         .check(&limits, ctx.clock.now_ms())
+        .await?
         .map_err(WebError::TooManyRequests)?;
     let now = ctx.clock.now_ms();
     match requests::create(&ctx.store, &ctx.config, &ctx.secret, request, now).await {

@@ -196,6 +196,8 @@ async fn compose_config(dir: &Path, port: u16) -> (PathBuf, Vec<(String, String)
             maildev::shared().smtp_port.to_string(),
         ),
     ];
+    let mut env = env;
+    env.extend(crate::helpers::secret_env(dir));
     (path, env)
 }
 

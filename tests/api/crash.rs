@@ -37,6 +37,7 @@ async fn start(config: &std::path::Path, smtp_port: u16) -> Server {
         .args(["--config", config.to_str().unwrap(), "serve"])
         .env("DAYPASS__EMAIL__PORT", smtp_port.to_string())
         .env("DAYPASS_LOG_LEVEL", "warn")
+        .envs(crate::helpers::secret_env(config.parent().unwrap()))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

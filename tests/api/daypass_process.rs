@@ -29,6 +29,9 @@ impl DaypassProcess {
             .arg(config)
             .arg("serve")
             .env("DAYPASS__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .envs(crate::helpers::secret_env(
+                config.parent().unwrap_or(Path::new(".")),
+            ))
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("DAYPASS_LOG", "json")
             .stdin(Stdio::null())

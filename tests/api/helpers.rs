@@ -146,6 +146,26 @@ pub async fn database_url(dir: &std::path::Path) -> String {
     }
 }
 
+/// On PostgreSQL, replicas must share one secret (on SQLite daypass makes one beside the
+/// database): the override that gives every daypass started for `dir` the same one.
+pub fn secret_env(dir: &std::path::Path) -> Vec<(String, String)> {
+    if !on_postgres() {
+        return Vec::new();
+    }
+    let secret = dir.join("secret");
+    if !secret.exists() {
+        std::fs::write(
+            &secret,
+            format!("{}-a-test-secret-of-32-characters", new_tag()),
+        )
+        .expect("write the secret");
+    }
+    vec![(
+        "DAYPASS__SERVER__SECRET_FILE".to_string(),
+        secret.display().to_string(),
+    )]
+}
+
 /// A raw pool on either engine.
 pub async fn connect(url: &str) -> sqlx::AnyPool {
     sqlx::any::install_default_drivers();
@@ -220,6 +240,7 @@ impl TestApp {
                 dir.path().join("mail").display().to_string(),
             ),
         ];
+        env.extend(secret_env(dir.path()));
         env.extend_from_slice(more_env);
         let config_path = dir.path().join("daypass.toml");
         std::fs::write(&config_path, &text).expect("write config");

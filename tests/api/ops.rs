@@ -117,6 +117,7 @@ async fn logs_are_json_lines_on_request_and_sigterm_stops_cleanly() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_daypass"))
         .args(["--config", config.to_str().unwrap(), "serve"])
         .env("DAYPASS_LOG", "json")
+        .envs(crate::helpers::secret_env(dir.path()))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -76,7 +76,8 @@ async fn start(grace: Duration) -> Stoppable {
         d = dir.path().display(),
         db = crate::helpers::database_url(dir.path()).await,
     );
-    let config = daypass::config::Config::from_toml(&text, Vec::new()).unwrap();
+    let config =
+        daypass::config::Config::from_toml(&text, crate::helpers::secret_env(dir.path())).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = daypass::app::App::build_with_listener(config, Default::default(), listener)
