@@ -26,6 +26,7 @@ mod ops;
 mod properties;
 mod proxies;
 mod refused_forms;
+mod replicas;
 mod requests;
 mod restart;
 mod server;
