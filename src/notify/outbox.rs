@@ -64,8 +64,8 @@ pub async fn try_execute_tasks(
 
 /// How long a claimed message is this worker's alone: longer than any one delivery may take
 /// (every client gives up within 15 s), short enough that a message claimed by a replica that
-/// died goes out within a minute from another.
-const LEASE_MS: i64 = 60_000;
+/// died goes out within half a minute from another.
+const LEASE_MS: i64 = 30_000;
 
 async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
     let result = match row.channel {

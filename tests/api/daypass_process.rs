@@ -67,6 +67,12 @@ impl DaypassProcess {
         process
     }
 
+    /// SIGKILL, as a crash or an OOM kill would stop it, and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
