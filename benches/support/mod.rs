@@ -17,7 +17,7 @@ pub fn free_port() -> u16 {
         .unwrap_or(0)
 }
 
-fn client() -> reqwest::Client {
+pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(64)

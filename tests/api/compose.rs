@@ -73,7 +73,12 @@ async fn start_caddy(dir: &Path, port: u16, daypass: u16, app: u16) -> Child {
     let shipped = repo("config/compose/Caddyfile");
     let conf = rewrite(&shipped, "daypass:8080", &format!("127.0.0.1:{daypass}"));
     let conf = rewrite(&conf, "whoami:80", &format!("127.0.0.1:{app}"));
-    let conf = rewrite(&conf, ":8000 {", &format!(":{port} {{"));
+    run_caddy(dir, &conf, port).await
+}
+
+/// Caddy with `conf` (a shipped Caddyfile with its upstreams rewritten), on `port`.
+async fn run_caddy(dir: &Path, conf: &str, port: u16) -> Child {
+    let conf = rewrite(conf, ":8000 {", &format!(":{port} {{"));
     let conf = rewrite(
         &conf,
         "\tauto_https off\n",
@@ -449,4 +454,135 @@ async fn check_config_and_serve_refuse_a_cookie_domain_browsers_reject() {
             && stderr.contains("`demo.localhost` would work"),
         "{stderr}"
     );
+}
+
+/// `docker compose --profile replicas`: the shipped Caddyfile-replicas in front of two
+/// `daypass serve` replicas with the shipped compose config on one PostgreSQL database. A grant
+/// holder goes on reaching the app while one replica is killed.
+#[tokio::test]
+async fn the_replicas_profile_keeps_the_app_open_through_caddy_when_a_replica_dies() {
+    let compose: serde_yaml::Value = serde_yaml::from_str(&repo("docker-compose.yml")).unwrap();
+    let services = &compose["services"];
+    for name in ["postgres", "daypass-a", "daypass-b", "caddy-replicas"] {
+        assert_eq!(services[name]["profiles"][0], "replicas", "{name}");
+    }
+    let (a_env, b_env) = (
+        &services["daypass-a"]["environment"],
+        &services["daypass-b"]["environment"],
+    );
+    assert_eq!(
+        a_env, b_env,
+        "both replicas have the same database and secret"
+    );
+    assert!(a_env["DAYPASS__DATABASE__URL"]
+        .as_str()
+        .unwrap()
+        .starts_with("postgres://"));
+
+    let tag = new_tag();
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::helpers::postgres_database(&format!("compose-replicas-{tag}")).await;
+    let port = free_port();
+    let (config, mut env) = compose_config(dir.path(), port).await;
+    std::fs::write(
+        dir.path().join("shared"),
+        format!("{tag}-one-secret-for-both-replicas"),
+    )
+    .unwrap();
+    env.retain(|(k, _)| k != "DAYPASS__DATABASE__URL" && k != "DAYPASS__SERVER__SECRET_FILE");
+    env.push(("DAYPASS__DATABASE__URL".into(), db.clone()));
+    env.push((
+        "DAYPASS__SERVER__SECRET_FILE".into(),
+        dir.path().join("shared").display().to_string(),
+    ));
+    env.retain(|(k, _)| k != "DAYPASS__SERVER__LISTEN");
+    let (mut a, b) = tokio::join!(
+        DaypassProcess::start(&config, &env),
+        DaypassProcess::start(&config, &env)
+    );
+    let app = upstream().await;
+    let conf = rewrite(
+        &repo("config/compose/Caddyfile-replicas"),
+        "daypass-a:8080 daypass-b:8080 {\n\t\turi",
+        &format!("127.0.0.1:{} 127.0.0.1:{} {{\n\t\turi", a.port, b.port),
+    );
+    let conf = rewrite(
+        &conf,
+        "reverse_proxy daypass-a:8080 daypass-b:8080",
+        &format!("reverse_proxy 127.0.0.1:{} 127.0.0.1:{}", a.port, b.port),
+    );
+    let conf = rewrite(&conf, "whoami:80", &format!("127.0.0.1:{}", app.port));
+    let _caddy = run_caddy(dir.path(), &conf, port).await;
+
+    // carol holds a grant, approved by alice on replica A.
+    let store = daypass::store::Store::open(&db).await.unwrap();
+    let now = daypass::clock::Clock::default().now_ms();
+    let mut tx = store.begin().await.unwrap();
+    let mut sessions = Vec::new();
+    for who in ["carol", "alice"] {
+        let token = daypass::tokens::new_token();
+        let email = if who == "alice" {
+            "alice@example.com".to_string()
+        } else {
+            format!("carol-{tag}@example.com")
+        };
+        daypass::store::Store::insert_session(
+            &mut tx,
+            &daypass::tokens::hash(&token),
+            &email,
+            now,
+            now + 3_600_000,
+        )
+        .await
+        .unwrap();
+        sessions.push(token);
+    }
+    tx.commit().await.unwrap();
+    store.close().await;
+    let (carol, alice) = (sessions[0].clone(), sessions[1].clone());
+    let mut on_a = crate::helpers::Browser::new(&a.url());
+    on_a.cookies.insert("daypass_session".into(), carol.clone());
+    let res = on_a
+        .submit(
+            "/request/demo",
+            "/request/demo",
+            &[("justification", "check the demo"), ("duration", "1h")],
+        )
+        .await;
+    assert_eq!(res.status, reqwest::StatusCode::SEE_OTHER, "{}", res.body);
+    let id = res.request_id();
+    let mut alice_on_a = crate::helpers::Browser::new(&a.url());
+    alice_on_a.cookies.insert("daypass_session".into(), alice);
+    let res = alice_on_a
+        .submit(
+            "/approvals",
+            &format!("/approvals/{id}"),
+            &[("decision", "approve"), ("duration", "1h")],
+        )
+        .await;
+    assert_eq!(res.status, reqwest::StatusCode::SEE_OTHER, "{}", res.body);
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let open = || {
+        client
+            .get(format!("http://127.0.0.1:{port}/"))
+            .header("Host", format!("app.demo.localhost:{port}"))
+            .header("Cookie", format!("daypass_session={carol}"))
+            .send()
+    };
+    for _ in 0..10 {
+        assert_eq!(open().await.unwrap().status(), reqwest::StatusCode::OK);
+    }
+    a.kill();
+    for _ in 0..20 {
+        assert_eq!(
+            open().await.unwrap().status(),
+            reqwest::StatusCode::OK,
+            "Caddy goes on through replica B"
+        );
+    }
+    drop(b);
 }
