@@ -12,7 +12,8 @@ dir=$(mktemp -d /tmp/daypass-bench-pg.XXXXXX)
 chmod 755 "$dir"
 trap 'scripts/postgres.sh stop "$dir/cluster"; rm -rf "$dir"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-DAYPASS_BENCH_POSTGRES=$(scripts/postgres.sh start "$dir/cluster" "$port")
+# Durable, as in production (fsync on), unlike the tests' cluster.
+DAYPASS_BENCH_POSTGRES=$(scripts/postgres.sh start "$dir/cluster" "$port" durable)
 export DAYPASS_BENCH_POSTGRES
 echo "==> building daypass and the benchmark (release)"
 cargo bench --locked --bench replicas --no-run

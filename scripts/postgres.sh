@@ -23,13 +23,17 @@ case "${1:-}" in
     fi
     ;;
   start)
+    # `start DIR PORT durable` keeps fsync on (for benchmarks); without it the cluster trades
+    # durability for speed, which tests do not need.
     dir=$2 port=$3
+    fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${4:-}" = durable ] && fast=""
     B=$(bin)
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres: "$dir"
     as_pg "$B/initdb" -D "$dir/data" -A trust -U postgres >"$dir/initdb.log"
     as_pg "$B/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o \
-      "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
+      "-p $port -k $dir -c listen_addresses=127.0.0.1 $fast -c max_connections=400" \
       start >/dev/null
     echo "postgres://postgres@127.0.0.1:$port"
     ;;
@@ -40,7 +44,7 @@ case "${1:-}" in
     rm -rf "$dir"
     ;;
   *)
-    echo "usage: $0 install | start DIR PORT | stop DIR" >&2
+    echo "usage: $0 install | start DIR PORT [durable] | stop DIR" >&2
     exit 2
     ;;
 esac
