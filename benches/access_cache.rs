@@ -20,6 +20,7 @@ fn main() -> anyhow::Result<()> {
     cache.put_session(
         &daypass::tokens::hash(&token),
         Email::parse(email).map_err(anyhow::Error::msg)?,
+        Vec::new(),
         i64::MAX,
     );
     cache.put_grant(&GrantRow {

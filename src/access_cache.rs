@@ -10,20 +10,33 @@ use std::sync::Mutex;
 
 use axum::http::HeaderValue;
 
+use crate::config::Config;
 use crate::domain::Email;
 use crate::store::{AuditAction, GrantRow, GrantState, Store};
 
-/// A signed-in person as `/auth` needs them: parsed once, with the header value ready.
+/// A signed-in person as `/auth` needs them: parsed once, with the header values ready.
 #[derive(Debug)]
 pub struct Identity {
     pub email: Email,
     pub header: Option<HeaderValue>,
+    /// Every group they are in (the sign-in's, the proxy's header and `[[groups]]`).
+    pub groups: Vec<String>,
+    /// `groups` comma-separated, for `X-Daypass-Groups`; unset when there are none.
+    pub groups_header: Option<HeaderValue>,
 }
 
 impl Identity {
-    pub fn new(email: Email) -> Self {
+    pub fn new(email: Email, groups: Vec<String>) -> Self {
         let header = HeaderValue::from_str(email.as_str()).ok();
-        Self { email, header }
+        let groups_header = (!groups.is_empty())
+            .then(|| HeaderValue::from_str(&groups.join(",")).ok())
+            .flatten();
+        Self {
+            email,
+            header,
+            groups,
+            groups_header,
+        }
     }
 }
 
@@ -88,7 +101,7 @@ pub struct AccessCache {
 const MAX_UNKNOWN_SESSIONS: usize = 100_000;
 
 impl AccessCache {
-    pub async fn load(store: &Store, now: i64) -> sqlx::Result<Self> {
+    pub async fn load(store: &Store, config: &Config, now: i64) -> sqlx::Result<Self> {
         let cache = Self::default();
         // Read the audit position first, so nothing written during the load is missed.
         cache
@@ -96,7 +109,8 @@ impl AccessCache {
             .store(store.last_audit_id().await?, Ordering::SeqCst);
         for s in store.live_sessions(now).await? {
             if let Ok(email) = Email::parse(&s.email) {
-                cache.put_session(&s.id_hash, email, s.expires_at);
+                let groups = config.groups_of(&email, &s.groups());
+                cache.put_session(&s.id_hash, email, groups, s.expires_at);
             }
         }
         for g in store.live_grants(now).await? {
@@ -118,6 +132,11 @@ impl AccessCache {
         self.with_session(id_hash, now, |who, _| who.email.clone())
     }
 
+    /// The live session's groups.
+    pub fn session_groups(&self, id_hash: &[u8], now: i64) -> Option<Vec<String>> {
+        self.with_session(id_hash, now, |who, _| who.groups.clone())
+    }
+
     /// Runs `f` on the live session's identity, and the grants, under one read lock: nothing
     /// is copied or reference-counted (the `/auth` hot path).
     pub fn with_session<R>(
@@ -136,8 +155,8 @@ impl AccessCache {
         f(&self.read())
     }
 
-    pub fn put_session(&self, id_hash: &[u8], email: Email, expires_at: i64) {
-        let who = Identity::new(email);
+    pub fn put_session(&self, id_hash: &[u8], email: Email, groups: Vec<String>, expires_at: i64) {
+        let who = Identity::new(email, groups);
         self.write()
             .sessions
             .insert(id_hash.to_vec(), CachedSession { who, expires_at });
@@ -210,6 +229,7 @@ impl AccessCache {
     pub async fn look_up_session(
         &self,
         store: &Store,
+        config: &Config,
         id_hash: &[u8; 32],
         now: i64,
     ) -> sqlx::Result<Option<Email>> {
@@ -222,7 +242,8 @@ impl AccessCache {
         match store.session(id_hash, now).await? {
             Some(row) => match Email::parse(&row.email) {
                 Ok(email) => {
-                    self.put_session(id_hash, email.clone(), row.expires_at);
+                    let groups = config.groups_of(&email, &row.groups());
+                    self.put_session(id_hash, email.clone(), groups, row.expires_at);
                     Ok(Some(email))
                 }
                 Err(_) => Ok(None),

@@ -70,7 +70,7 @@ impl App {
                 "caught up on what expired while daypass was down"
             );
         }
-        let cache = AccessCache::load(&store, now).await?;
+        let cache = AccessCache::load(&store, &config, now).await?;
         let limits = crate::rate_limit::Limits::for_store(&store);
         let ctx = Arc::new(Context {
             config,

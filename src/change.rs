@@ -19,6 +19,8 @@ pub enum SessionChange {
     Started {
         id_hash: [u8; 32],
         email: Email,
+        /// Every group the person is in.
+        groups: Vec<String>,
         expires_at: i64,
     },
     Ended {

@@ -59,8 +59,9 @@ impl Context {
                 SessionChange::Started {
                     id_hash,
                     email,
+                    groups,
                     expires_at,
-                } => self.cache.put_session(&id_hash, email, expires_at),
+                } => self.cache.put_session(&id_hash, email, groups, expires_at),
                 SessionChange::Ended { id_hash } => self.cache.remove_session(&id_hash),
             }
         }

@@ -111,6 +111,7 @@ pub async fn verify(
     let change = Change {
         sessions: vec![SessionChange::Started {
             id_hash,
+            groups: config.groups_of(&email, &[]),
             email: email.clone(),
             expires_at,
         }],

@@ -14,8 +14,22 @@ pub enum Access<'a> {
     Denied(Option<&'a Policy>),
 }
 
-pub fn evaluate<'a>(app: &'a Application, email: &Email) -> Access<'a> {
-    let Some(policy) = app.policies.iter().find(|p| includes(&p.include, email)) else {
+/// The person a policy is checked against: their email and every group they are in (from the
+/// identity provider, the proxy's header and `[[groups]]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Who<'a> {
+    pub email: &'a Email,
+    pub groups: &'a [String],
+}
+
+impl<'a> Who<'a> {
+    pub fn new(email: &'a Email, groups: &'a [String]) -> Self {
+        Self { email, groups }
+    }
+}
+
+pub fn evaluate<'a>(app: &'a Application, who: Who<'_>) -> Access<'a> {
+    let Some(policy) = app.policies.iter().find(|p| applies(p, who)) else {
         return Access::Denied(None);
     };
     match (policy.decision, &policy.temporary) {
@@ -25,10 +39,26 @@ pub fn evaluate<'a>(app: &'a Application, email: &Email) -> Access<'a> {
     }
 }
 
-fn includes(include: &Include, email: &Email) -> bool {
-    include.everyone
-        || include.emails.iter().any(|e| e.same_person(email))
-        || include.email_domains.iter().any(|d| d == email.domain())
+/// A policy applies when its include matches (any of it), its require matches (all of it) and
+/// its exclude does not (none of it), as Cloudflare Access reads them.
+fn applies(policy: &Policy, who: Who<'_>) -> bool {
+    any_of(&policy.include, who)
+        && policy.require.as_ref().is_none_or(|r| all_of(r, who))
+        && !policy.exclude.as_ref().is_some_and(|x| any_of(x, who))
+}
+
+fn any_of(m: &Include, who: Who<'_>) -> bool {
+    m.everyone
+        || m.emails.iter().any(|e| e.same_person(who.email))
+        || m.email_domains.iter().any(|d| d == who.email.domain())
+        || m.groups.iter().any(|g| who.groups.contains(g))
+}
+
+/// Every matcher given: one of the emails, one of the domains, and every group.
+fn all_of(m: &Include, who: Who<'_>) -> bool {
+    (m.emails.is_empty() || m.emails.iter().any(|e| e.same_person(who.email)))
+        && (m.email_domains.is_empty() || m.email_domains.iter().any(|d| d == who.email.domain()))
+        && m.groups.iter().all(|g| who.groups.contains(g))
 }
 
 /// May `approver` decide a request that `requester` made under `temporary`? The `escalate_to`
@@ -201,7 +231,7 @@ mod tests {
             ("mallory+anything@contractor.example", "denied blocked"),
         ];
         for (who, want) in table {
-            let got = match evaluate(&app, &email(who)) {
+            let got = match evaluate(&app, Who::new(&email(who), &[])) {
                 Access::Persistent(p) => format!("persistent {}", p.name),
                 Access::OnRequest(p, _) => format!("request {}", p.name),
                 Access::Denied(Some(p)) => format!("denied {}", p.name),
@@ -219,7 +249,7 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(
-            evaluate(&app, &email("x@y.example")),
+            evaluate(&app, Who::new(&email("x@y.example"), &[])),
             Access::Persistent(_)
         ));
     }

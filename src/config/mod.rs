@@ -48,6 +48,7 @@ pub struct Config {
     pub webhooks: Vec<Webhook>,
     /// Who may open `/admin`: see live access, revoke it, end sessions, search the audit log.
     pub admins: Vec<Email>,
+    pub groups: Vec<Group>,
 }
 
 /// A receiver of events: every state change it subscribed to is POSTed to `url` as JSON,
@@ -172,10 +173,32 @@ impl DatabaseConfig {
 #[derive(Clone, Debug)]
 pub enum IdentityConfig {
     EmailCode,
-    /// Trust `header` from `server.trusted_proxies`.
+    /// Trust `header` (and `groups_header`) from `server.trusted_proxies`.
     Header {
         header: String,
+        groups_header: Option<String>,
     },
+    /// Sign in with an OpenID provider.
+    Oidc(OidcConfig),
+}
+
+#[derive(Clone, Debug)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: SecretSource,
+    pub scopes: Vec<String>,
+    pub groups_claim: String,
+    /// Empty: any domain.
+    pub allowed_email_domains: Vec<String>,
+}
+
+/// A group of people: named in policies; its members listed here count for email-code sign-in
+/// (the identity provider's claim or the proxy's header says who is in it otherwise, too).
+#[derive(Clone, Debug)]
+pub struct Group {
+    pub name: String,
+    pub members: Vec<Email>,
 }
 
 #[derive(Clone, Debug)]
@@ -308,7 +331,12 @@ pub fn host_matches(configured: &str, authority: &str) -> bool {
 pub struct Policy {
     pub name: String,
     pub decision: Decision,
+    /// Any of its matchers.
     pub include: Include,
+    /// Every one of its matchers (every group listed).
+    pub require: Option<Include>,
+    /// None of its matchers.
+    pub exclude: Option<Include>,
     pub temporary: Option<Temporary>,
     pub notify: Notify,
 }
@@ -318,6 +346,7 @@ pub struct Include {
     pub emails: Vec<Email>,
     pub email_domains: Vec<String>,
     pub everyone: bool,
+    pub groups: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -444,6 +473,23 @@ impl Config {
     /// When a request's first reminder is due, after it was made.
     pub fn remind_after(&self, t: &Temporary) -> Duration {
         t.remind_after.unwrap_or(self.remind_after)
+    }
+
+    /// The groups `[[groups]]` puts `email` in, after `claimed` (what the identity provider or
+    /// the proxy said), each once.
+    pub fn groups_of(&self, email: &Email, claimed: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let listed = self
+            .groups
+            .iter()
+            .filter(|g| g.members.iter().any(|m| m.same_person(email)))
+            .map(|g| &g.name);
+        for g in claimed.iter().chain(listed) {
+            if !out.contains(g) {
+                out.push(g.clone());
+            }
+        }
+        out
     }
 
     pub fn is_admin(&self, email: &Email) -> bool {

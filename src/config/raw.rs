@@ -26,6 +26,17 @@ pub struct RawConfig {
     pub webhooks: Vec<RawWebhook>,
     #[serde(default)]
     pub admins: Vec<RawAdmin>,
+    #[serde(default)]
+    pub groups: Vec<RawGroup>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    pub name: String,
+    /// Who is in it, for email-code sign-in (the identity provider or proxy says so otherwise).
+    #[serde(default)]
+    pub members: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +105,7 @@ pub enum IdentityMode {
     #[default]
     EmailCode,
     Header,
+    Oidc,
 }
 
 #[derive(Deserialize)]
@@ -101,6 +113,9 @@ pub enum IdentityMode {
 pub struct RawIdentity {
     pub mode: IdentityMode,
     pub header: String,
+    /// Header mode: the header that lists the person's groups (comma-separated).
+    pub groups_header: Option<String>,
+    pub oidc: Option<RawOidc>,
     /// Moved to `server.trusted_proxies`; kept only to say so.
     pub trusted_proxies: Option<Vec<String>>,
 }
@@ -110,9 +125,29 @@ impl Default for RawIdentity {
         Self {
             mode: IdentityMode::EmailCode,
             header: "X-Forwarded-Email".into(),
+            groups_header: None,
+            oidc: None,
             trusted_proxies: None,
         }
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOidc {
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(default = "oidc_secret_env")]
+    pub client_secret_env: String,
+    pub client_secret_file: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub groups_claim: Option<String>,
+    #[serde(default)]
+    pub allowed_email_domains: Vec<String>,
+}
+
+fn oidc_secret_env() -> String {
+    "DAYPASS_OIDC_CLIENT_SECRET".into()
 }
 
 #[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq, Debug)]
@@ -306,6 +341,10 @@ pub struct RawPolicy {
     pub decision: Decision,
     #[serde(default)]
     pub include: RawInclude,
+    /// Every matcher given must match (include: any of them).
+    pub require: Option<RawInclude>,
+    /// None of the matchers may match.
+    pub exclude: Option<RawInclude>,
     pub temporary: Option<RawTemporary>,
     #[serde(default)]
     pub notify: Option<RawNotify>,
@@ -320,6 +359,8 @@ pub struct RawInclude {
     pub email_domains: Vec<String>,
     #[serde(default)]
     pub everyone: bool,
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 #[derive(Deserialize)]

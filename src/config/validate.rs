@@ -13,12 +13,14 @@ pub fn validate(raw: RawConfig) -> Result<Config> {
     let server = server(raw.server)?;
     let approvers = approvers(raw.approvers)?;
     let known: HashSet<&Email> = approvers.iter().map(|a| &a.email).collect();
+    let groups = groups(&raw.groups)?;
+    let group_names: HashSet<&str> = groups.iter().map(|g| g.name.as_str()).collect();
     let mut applications = Vec::new();
     let mut slugs = HashSet::new();
     let mut hosts = HashSet::new();
     for (i, app) in raw.applications.into_iter().enumerate() {
         let key = format!("applications[{i}]");
-        let app = application(&key, app, &known)?;
+        let app = application(&key, app, &known, &group_names)?;
         if !slugs.insert(app.slug.clone()) {
             return Err(ConfigError::new(
                 format!("{key}.slug"),
@@ -57,6 +59,7 @@ pub fn validate(raw: RawConfig) -> Result<Config> {
                     .map_err(|m| ConfigError::new(format!("admins[{i}].email"), m))
             })
             .collect::<Result<_>>()?,
+        groups: groups.clone(),
     };
     routes_reach_enabled_services(&config)?;
     Ok(config)
@@ -155,16 +158,82 @@ fn identity(raw: RawIdentity) -> Result<IdentityConfig> {
             "moved to server.trusted_proxies (one list for the identity header and the client's address)",
         ));
     }
+    if raw.oidc.is_some() && raw.mode != IdentityMode::Oidc {
+        return Err(ConfigError::new(
+            "identity.oidc",
+            "set identity.mode = \"oidc\" to sign in with this provider",
+        ));
+    }
     match raw.mode {
         IdentityMode::EmailCode => Ok(IdentityConfig::EmailCode),
         IdentityMode::Header => {
-            if axum::http::HeaderName::from_bytes(raw.header.as_bytes()).is_err() {
+            let valid = |h: &str| axum::http::HeaderName::from_bytes(h.as_bytes()).is_ok();
+            if !valid(&raw.header) {
                 return Err(ConfigError::new(
                     "identity.header",
                     "not a valid header name",
                 ));
             }
-            Ok(IdentityConfig::Header { header: raw.header })
+            if raw.groups_header.as_deref().is_some_and(|h| !valid(h)) {
+                return Err(ConfigError::new(
+                    "identity.groups_header",
+                    "not a valid header name",
+                ));
+            }
+            Ok(IdentityConfig::Header {
+                header: raw.header,
+                groups_header: raw.groups_header,
+            })
+        }
+        IdentityMode::Oidc => {
+            let Some(o) = raw.oidc else {
+                return Err(ConfigError::new(
+                    "identity.oidc",
+                    "identity.mode = \"oidc\" needs an [identity.oidc] table with issuer and client_id",
+                ));
+            };
+            let issuer = url::Url::parse(&o.issuer)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some())
+                .ok_or_else(|| ConfigError::new("identity.oidc.issuer", "not an http(s) URL"))?;
+            if issuer.scheme() == "http"
+                && !matches!(issuer.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+            {
+                return Err(ConfigError::new(
+                    "identity.oidc.issuer",
+                    "an identity provider is reached over https (plain http only on loopback)",
+                ));
+            }
+            if o.client_id.trim().is_empty() {
+                return Err(ConfigError::new(
+                    "identity.oidc.client_id",
+                    "must not be empty",
+                ));
+            }
+            let scopes = o
+                .scopes
+                .unwrap_or_else(|| vec!["openid".into(), "email".into(), "profile".into()]);
+            if !scopes.iter().any(|s| s == "openid") {
+                return Err(ConfigError::new(
+                    "identity.oidc.scopes",
+                    "must include openid",
+                ));
+            }
+            Ok(IdentityConfig::Oidc(OidcConfig {
+                issuer: o.issuer.trim_end_matches('/').to_string(),
+                client_id: o.client_id,
+                client_secret: SecretSource {
+                    env: o.client_secret_env,
+                    file: o.client_secret_file.map(PathBuf::from),
+                },
+                scopes,
+                groups_claim: o.groups_claim.unwrap_or_else(|| "groups".into()),
+                allowed_email_domains: o
+                    .allowed_email_domains
+                    .iter()
+                    .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+                    .collect(),
+            }))
         }
     }
 }
@@ -468,7 +537,12 @@ fn approvers(raw: Vec<RawApprover>) -> Result<Vec<Approver>> {
     Ok(out)
 }
 
-fn application(key: &str, raw: RawApplication, known: &HashSet<&Email>) -> Result<Application> {
+fn application(
+    key: &str,
+    raw: RawApplication,
+    known: &HashSet<&Email>,
+    groups: &HashSet<&str>,
+) -> Result<Application> {
     let slug_ok = !raw.slug.is_empty()
         && raw.slug.len() <= 64
         && raw
@@ -501,7 +575,7 @@ fn application(key: &str, raw: RawApplication, known: &HashSet<&Email>) -> Resul
         .policies
         .into_iter()
         .enumerate()
-        .map(|(j, p)| policy(&format!("{key}.policies[{j}]"), p, known))
+        .map(|(j, p)| policy(&format!("{key}.policies[{j}]"), p, known, groups))
         .collect::<Result<Vec<_>>>()?;
     // Requests remember their policy by name: two of one name would mix their approvers and limits.
     for (j, p) in policies.iter().enumerate() {
@@ -534,32 +608,33 @@ fn emails(key: &str, list: &[String]) -> Result<Vec<Email>> {
         .collect()
 }
 
-fn policy(key: &str, raw: RawPolicy, known: &HashSet<&Email>) -> Result<Policy> {
-    let include = Include {
-        emails: emails(&format!("{key}.include.emails"), &raw.include.emails)?,
-        email_domains: raw
-            .include
-            .email_domains
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let d = d.trim().trim_start_matches('@').to_ascii_lowercase();
-                Email::parse(&format!("x@{d}")).map(|_| d).map_err(|_| {
-                    ConfigError::new(
-                        format!("{key}.include.email_domains[{i}]"),
-                        "not a domain name",
-                    )
-                })
-            })
-            .collect::<Result<_>>()?,
-        everyone: raw.include.everyone,
-    };
-    if include.emails.is_empty() && include.email_domains.is_empty() && !include.everyone {
+fn policy(
+    key: &str,
+    raw: RawPolicy,
+    known: &HashSet<&Email>,
+    groups: &HashSet<&str>,
+) -> Result<Policy> {
+    let include = matchers(&format!("{key}.include"), &raw.include, groups)?;
+    if include.emails.is_empty()
+        && include.email_domains.is_empty()
+        && include.groups.is_empty()
+        && !include.everyone
+    {
         return Err(ConfigError::new(
             format!("{key}.include"),
-            "a policy needs at least one of emails, email_domains or everyone = true",
+            "a policy needs at least one of emails, email_domains, groups or everyone = true",
         ));
     }
+    let require = raw
+        .require
+        .as_ref()
+        .map(|r| matchers(&format!("{key}.require"), r, groups))
+        .transpose()?;
+    let exclude = raw
+        .exclude
+        .as_ref()
+        .map(|r| matchers(&format!("{key}.exclude"), r, groups))
+        .transpose()?;
     let temporary = match raw.temporary {
         None => None,
         Some(_) if raw.decision == Decision::Deny => {
@@ -574,6 +649,8 @@ fn policy(key: &str, raw: RawPolicy, known: &HashSet<&Email>) -> Result<Policy> 
         name: raw.name,
         decision: raw.decision,
         include,
+        require,
+        exclude,
         temporary,
         notify: notify(&format!("{key}.notify"), raw.notify)?,
     })
@@ -627,4 +704,56 @@ fn temporary(key: &str, raw: RawTemporary, known: &HashSet<&Email>) -> Result<Te
         escalate_after: optional("escalate_after", raw.escalate_after)?,
         escalate_to,
     })
+}
+
+/// An include, require or exclude block: its emails, domains and groups checked.
+fn matchers(key: &str, raw: &RawInclude, groups: &HashSet<&str>) -> Result<Include> {
+    for (i, g) in raw.groups.iter().enumerate() {
+        if !groups.contains(g.as_str()) {
+            return Err(ConfigError::new(
+                format!("{key}.groups[{i}]"),
+                format!("`{g}` is not a group: add it to [[groups]] (members are optional when the identity provider or proxy names them)"),
+            ));
+        }
+    }
+    Ok(Include {
+        emails: emails(&format!("{key}.emails"), &raw.emails)?,
+        email_domains: raw
+            .email_domains
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let d = d.trim().trim_start_matches('@').to_ascii_lowercase();
+                Email::parse(&format!("x@{d}")).map(|_| d).map_err(|_| {
+                    ConfigError::new(format!("{key}.email_domains[{i}]"), "not a domain name")
+                })
+            })
+            .collect::<Result<_>>()?,
+        everyone: raw.everyone,
+        groups: raw.groups.clone(),
+    })
+}
+
+fn groups(raw: &[RawGroup]) -> Result<Vec<Group>> {
+    let mut out: Vec<Group> = Vec::new();
+    for (i, g) in raw.iter().enumerate() {
+        let name = g.name.trim();
+        if name.is_empty() || name.contains(',') || name.chars().any(char::is_control) {
+            return Err(ConfigError::new(
+                format!("groups[{i}].name"),
+                "a group needs a name without commas",
+            ));
+        }
+        if out.iter().any(|o| o.name == name) {
+            return Err(ConfigError::new(
+                format!("groups[{i}].name"),
+                format!("`{name}` is the name of another group"),
+            ));
+        }
+        out.push(Group {
+            name: name.to_string(),
+            members: emails(&format!("groups[{i}].members"), &g.members)?,
+        });
+    }
+    Ok(out)
 }

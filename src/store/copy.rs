@@ -89,6 +89,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("email", Text),
             ("created_at", Int),
             ("expires_at", Int),
+            ("member_of", Text),
         ],
     ),
     (

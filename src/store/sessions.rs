@@ -7,6 +7,14 @@ pub struct SessionRow {
     pub id_hash: Vec<u8>,
     pub email: String,
     pub expires_at: i64,
+    /// The groups the sign-in brought, as a JSON array (`groups()` reads it).
+    pub member_of: String,
+}
+
+impl SessionRow {
+    pub fn groups(&self) -> Vec<String> {
+        serde_json::from_str(&self.member_of).unwrap_or_default()
+    }
 }
 
 impl Store {
@@ -17,13 +25,28 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> sqlx::Result<()> {
+        Self::insert_session_in(conn, id_hash, email, &[], now, expires_at).await
+    }
+
+    /// A session whose sign-in said the person is in `groups`.
+    pub async fn insert_session_in(
+        conn: &mut AnyConnection,
+        id_hash: &[u8],
+        email: &str,
+        groups: &[String],
+        now: i64,
+        expires_at: i64,
+    ) -> sqlx::Result<()> {
+        let member_of = serde_json::to_string(groups).unwrap_or_else(|_| "[]".into());
         sqlx::query(
-            "INSERT INTO sessions (id_hash, email, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO sessions (id_hash, email, created_at, expires_at, member_of) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id_hash)
         .bind(email)
         .bind(now)
         .bind(expires_at)
+        .bind(member_of)
         .execute(conn)
         .await
         .map(|_| ())
@@ -71,15 +94,17 @@ impl Store {
     }
 
     pub async fn live_sessions(&self, now: i64) -> sqlx::Result<Vec<SessionRow>> {
-        sqlx::query_as("SELECT id_hash, email, expires_at FROM sessions WHERE expires_at > $1")
-            .bind(now)
-            .fetch_all(&self.read)
-            .await
+        sqlx::query_as(
+            "SELECT id_hash, email, expires_at, member_of FROM sessions WHERE expires_at > $1",
+        )
+        .bind(now)
+        .fetch_all(&self.read)
+        .await
     }
 
     pub async fn session(&self, id_hash: &[u8], now: i64) -> sqlx::Result<Option<SessionRow>> {
         sqlx::query_as(
-            "SELECT id_hash, email, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+            "SELECT id_hash, email, expires_at, member_of FROM sessions WHERE id_hash = $1 AND expires_at > $2",
         )
         .bind(id_hash)
         .bind(now)

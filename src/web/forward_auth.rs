@@ -21,7 +21,7 @@ use super::rd;
 use crate::access_cache::{Identity, Maps};
 use crate::config::{Application, Config, IdentityConfig, TargetHeader};
 use crate::context::Context;
-use crate::policy::{evaluate, Access};
+use crate::policy::{evaluate, Access, Who};
 use crate::tokens;
 
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
@@ -30,6 +30,7 @@ const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto
 const X_ORIGINAL_URL: HeaderName = HeaderName::from_static("x-original-url");
 const X_DAYPASS_USER: HeaderName = HeaderName::from_static("x-daypass-user");
 const X_DAYPASS_GRANT_EXPIRES: HeaderName = HeaderName::from_static("x-daypass-grant-expires");
+const X_DAYPASS_GROUPS: HeaderName = HeaderName::from_static("x-daypass-groups");
 
 fn header_str(headers: &HeaderMap, name: HeaderName) -> Option<&str> {
     headers
@@ -222,7 +223,7 @@ pub async fn answer_after(
     let looked_up = match &unknown {
         Unknown::Session(id_hash) => ctx
             .cache
-            .look_up_session(&ctx.store, id_hash, now)
+            .look_up_session(&ctx.store, &ctx.config, id_hash, now)
             .await
             .map(|_| ()),
         Unknown::Grant { email, slug } => ctx
@@ -295,7 +296,7 @@ fn decide(
     };
     let now = ctx.clock.now_ms();
     let decision = match &ctx.config.identity {
-        IdentityConfig::EmailCode => {
+        IdentityConfig::EmailCode | IdentityConfig::Oidc(_) => {
             let Some(token) = cookies::get(headers, cookies::SESSION) else {
                 return Ok(unauthorized());
             };
@@ -318,7 +319,10 @@ fn decide(
                 other => other.map(|(d, _)| d),
             }
         }
-        IdentityConfig::Header { .. } => match identify(ctx, headers, peer).map(Identity::new) {
+        IdentityConfig::Header { .. } => match identify(ctx, headers, peer).map(|email| {
+            let groups = super::identity::header_groups(ctx, headers, &email);
+            Identity::new(email, groups)
+        }) {
             Some(who) => {
                 let d = ctx.cache.with_maps(|maps| access(app, &who, maps, now));
                 if look_up && matches!(d, Decision::NoGrant) {
@@ -335,11 +339,18 @@ fn decide(
     Ok(match decision {
         None | Some(Decision::NoGrant) => unauthorized(),
         Some(Decision::Denied) => StatusCode::FORBIDDEN.into_response(),
-        Some(Decision::Granted { user, expires }) => {
+        Some(Decision::Granted {
+            user,
+            expires,
+            groups,
+        }) => {
             let mut r = StatusCode::OK.into_response();
             let h = r.headers_mut();
             if let Some(u) = user {
                 h.insert(X_DAYPASS_USER, u);
+            }
+            if let Some(g) = groups {
+                h.insert(X_DAYPASS_GROUPS, g);
             }
             if let Some(exp) = expires {
                 h.insert(X_DAYPASS_GRANT_EXPIRES, exp);
@@ -355,6 +366,7 @@ enum Decision {
     Granted {
         user: Option<HeaderValue>,
         expires: Option<HeaderValue>,
+        groups: Option<HeaderValue>,
     },
     NoGrant,
     Denied,
@@ -363,20 +375,21 @@ enum Decision {
 /// What `who` may do at `app` right now. Called under the session cache's read lock, so it
 /// copies what it keeps instead of sharing it.
 fn access(app: &Application, who: &Identity, maps: &Maps, now: i64) -> Decision {
-    let user = || {
-        who.header
-            .as_ref()
+    let copy = |h: &Option<HeaderValue>| {
+        h.as_ref()
             .and_then(|h| HeaderValue::from_bytes(h.as_bytes()).ok())
     };
-    match evaluate(app, &who.email) {
+    match evaluate(app, Who::new(&who.email, &who.groups)) {
         Access::Denied(_) => Decision::Denied,
         Access::Persistent(_) => Decision::Granted {
-            user: user(),
+            user: copy(&who.header),
             expires: None,
+            groups: copy(&who.groups_header),
         },
         Access::OnRequest(..) => match maps.grant(who.email.as_str(), &app.slug, now) {
             Some(g) => Decision::Granted {
-                user: user(),
+                user: copy(&who.header),
+                groups: copy(&who.groups_header),
                 expires: g
                     .expires_header
                     .as_ref()

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::csrf::{CsrfForm, CsrfToken};
 use super::error::{WebError, WebResult};
 use super::id::Id;
-use super::identity::{local_path, ClientIp, User};
+use super::identity::{local_path, ClientIp, Groups, User};
 use super::layout::{csrf_field, page, Frame};
 use super::request_pages::parse_wish;
 use crate::clock::{rfc3339, show};
@@ -19,7 +19,7 @@ use crate::config::{Application, Policy, Temporary};
 use crate::context::Context;
 use crate::domain::{presets, Reason};
 use crate::grants;
-use crate::policy::{evaluate, may_revoke, Access};
+use crate::policy::{evaluate, may_revoke, Access, Who};
 use crate::requests::{self, NewAccessRequest, RequestError};
 use crate::store::{GrantRow, Origin, Store};
 
@@ -80,6 +80,7 @@ pub struct ExtendForm {
 async fn extendable<'c>(
     ctx: &'c Context,
     me: &crate::domain::Email,
+    groups: &[String],
     id: i64,
 ) -> WebResult<(GrantRow, &'c Application, &'c Policy, &'c Temporary)> {
     let not_found = || WebError::NotFound("There is no such grant.".into());
@@ -98,7 +99,7 @@ async fn extendable<'c>(
         .config
         .application(&grant.app_slug)
         .ok_or_else(not_found)?;
-    match evaluate(app, me) {
+    match evaluate(app, Who::new(me, groups)) {
         Access::OnRequest(p, t) => Ok((grant, app, p, t)),
         _ => Err(WebError::Forbidden(
             "Your access to this application can no longer be extended.".into(),
@@ -142,9 +143,10 @@ pub async fn show_extend(
     State(ctx): State<Arc<Context>>,
     CsrfToken(csrf): CsrfToken,
     User(me): User,
+    Groups(groups): Groups,
     Id(id): Id,
 ) -> WebResult<Response> {
-    let (grant, app, _, t) = extendable(&ctx, &me, id).await?;
+    let (grant, app, _, t) = extendable(&ctx, &me, &groups, id).await?;
     if let Some(r) = ctx
         .store
         .pending_request_of(me.as_str(), &app.slug, ctx.clock.now_ms())
@@ -170,11 +172,12 @@ pub async fn submit_extend(
     State(ctx): State<Arc<Context>>,
     CsrfToken(csrf): CsrfToken,
     User(me): User,
+    Groups(groups): Groups,
     ClientIp(ip): ClientIp,
     Id(id): Id,
     CsrfForm(form): CsrfForm<ExtendForm>,
 ) -> WebResult<Response> {
-    let (grant, app, policy, t) = extendable(&ctx, &me, id).await?;
+    let (grant, app, policy, t) = extendable(&ctx, &me, &groups, id).await?;
     let viewer = me.to_string();
     let frame = Frame {
         viewer: Some(&viewer),

@@ -7,17 +7,18 @@ use maud::html;
 
 use super::csrf::CsrfToken;
 use super::error::WebResult;
-use super::identity::Viewer;
+use super::identity::{Groups, Viewer};
 use super::layout::{csrf_field, page, Frame};
 use crate::clock::show;
 use crate::config::EmailTransport;
 use crate::context::Context;
-use crate::policy::{evaluate, Access};
+use crate::policy::{evaluate, Access, Who};
 
 pub async fn home(
     State(ctx): State<Arc<Context>>,
     CsrfToken(csrf): CsrfToken,
     Viewer(viewer): Viewer,
+    Groups(groups): Groups,
 ) -> WebResult<Html<String>> {
     let file_dir = match &ctx.config.email.transport {
         EmailTransport::File { dir } => Some(dir.display().to_string()),
@@ -45,7 +46,7 @@ pub async fn home(
     let now = ctx.clock.now_ms();
     let mut rows = Vec::new();
     for app in &ctx.config.applications {
-        let status = match evaluate(app, &me) {
+        let status = match evaluate(app, Who::new(&me, &groups)) {
             Access::Denied(_) => continue,
             Access::Persistent(_) => html! { span { "You have access." } },
             Access::OnRequest(..) => {

@@ -37,11 +37,11 @@ pub fn peer(parts_ext: &axum::http::Extensions) -> Option<SocketAddr> {
 /// Resolves the person behind a request from its headers and peer address, without I/O.
 pub fn identify(ctx: &Context, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<Email> {
     match &ctx.config.identity {
-        IdentityConfig::EmailCode => {
+        IdentityConfig::EmailCode | IdentityConfig::Oidc(_) => {
             let token = cookies::get(headers, cookies::SESSION)?;
             ctx.cache.session(&tokens::hash(token), ctx.clock.now_ms())
         }
-        IdentityConfig::Header { header } => {
+        IdentityConfig::Header { header, .. } => {
             if !ctx.config.server.is_trusted_proxy(peer?.ip()) {
                 return None;
             }
@@ -61,14 +61,14 @@ pub async fn identify_or_look_up(
     if let Some(email) = identify(ctx, headers, peer) {
         return Some(email);
     }
-    if !matches!(ctx.config.identity, IdentityConfig::EmailCode) {
+    if matches!(ctx.config.identity, IdentityConfig::Header { .. }) {
         return None;
     }
     let token = cookies::get(headers, cookies::SESSION)?;
     let now = ctx.clock.now_ms();
     match ctx
         .cache
-        .look_up_session(&ctx.store, &tokens::hash(token), now)
+        .look_up_session(&ctx.store, &ctx.config, &tokens::hash(token), now)
         .await
     {
         Ok(found) => found,
@@ -76,6 +76,59 @@ pub async fn identify_or_look_up(
             tracing::error!(error = %e, "cannot look up a session");
             None
         }
+    }
+}
+
+/// Every group `me` (identified from these headers) is in: what their sign-in said, or the
+/// proxy's groups header, and `[[groups]]`.
+pub fn groups(ctx: &Context, headers: &HeaderMap, me: &Email) -> Vec<String> {
+    match &ctx.config.identity {
+        IdentityConfig::Header { .. } => header_groups(ctx, headers, me),
+        _ => cookies::get(headers, cookies::SESSION)
+            .and_then(|t| {
+                ctx.cache
+                    .session_groups(&tokens::hash(t), ctx.clock.now_ms())
+            })
+            .unwrap_or_else(|| ctx.config.groups_of(me, &[])),
+    }
+}
+
+/// Header mode: the groups in `identity.groups_header` (comma-separated), and `[[groups]]`.
+/// Read only for a request whose identity header was believed (it came from a trusted proxy).
+pub fn header_groups(ctx: &Context, headers: &HeaderMap, me: &Email) -> Vec<String> {
+    let claimed: Vec<String> = match &ctx.config.identity {
+        IdentityConfig::Header {
+            groups_header: Some(name),
+            ..
+        } => headers
+            .get_all(name.as_str())
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    };
+    ctx.config.groups_of(me, &claimed)
+}
+
+/// Every group the signed-in person is in (none for a stranger).
+pub struct Groups(pub Vec<String>);
+
+impl FromRequestParts<Arc<Context>> for Groups {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &Arc<Context>,
+    ) -> Result<Self, Self::Rejection> {
+        let me = identify_or_look_up(ctx, &parts.headers, peer(&parts.extensions)).await;
+        Ok(Self(
+            me.map(|m| groups(ctx, &parts.headers, &m))
+                .unwrap_or_default(),
+        ))
     }
 }
 

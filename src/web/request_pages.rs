@@ -11,13 +11,13 @@ use super::access_notes;
 use super::csrf::{CsrfForm, CsrfToken};
 use super::error::{WebError, WebResult};
 use super::id::Id;
-use super::identity::{ClientIp, User};
+use super::identity::{ClientIp, Groups, User};
 use super::layout::{csrf_field, page, when, Frame};
 use super::rd;
 use crate::config::{Application, Temporary};
 use crate::context::Context;
 use crate::domain::{presets, GrantDuration, Justification};
-use crate::policy::{evaluate, Access};
+use crate::policy::{evaluate, Access, Who};
 use crate::rate_limit;
 use crate::requests::{self, NewAccessRequest, RequestError};
 
@@ -64,6 +64,7 @@ pub async fn show_form(
     State(ctx): State<Arc<Context>>,
     CsrfToken(csrf): CsrfToken,
     User(me): User,
+    Groups(groups): Groups,
     Path(slug): Path<String>,
     Query(q): Query<RdQuery>,
 ) -> WebResult<Response> {
@@ -75,7 +76,7 @@ pub async fn show_form(
         csrf: &csrf,
     };
     let now = ctx.clock.now_ms();
-    let temporary = match evaluate(app, &me) {
+    let temporary = match evaluate(app, Who::new(&me, &groups)) {
         Access::Denied(_) => {
             return Err(WebError::Forbidden(format!(
                 "{me} may not use {}.",
@@ -165,13 +166,14 @@ pub async fn submit(
     State(ctx): State<Arc<Context>>,
     CsrfToken(csrf): CsrfToken,
     User(me): User,
+    Groups(groups): Groups,
     ClientIp(ip): ClientIp,
     Path(slug): Path<String>,
     CsrfForm(form): CsrfForm<RequestForm>,
 ) -> WebResult<Response> {
     let app = app_for(&ctx, &slug)?;
     let rd = checked_rd(app, Some(&form.rd))?;
-    let (policy, temporary) = match evaluate(app, &me) {
+    let (policy, temporary) = match evaluate(app, Who::new(&me, &groups)) {
         Access::OnRequest(p, t) => (p, t),
         Access::Persistent(_) => {
             return Err(WebError::Conflict(format!(

@@ -104,7 +104,9 @@ impl DiscordTest {
         let ctx = &app.ctx;
         let grafana = ctx.config.application("grafana").unwrap();
         let who = Email::parse(requester).unwrap();
-        let Access::OnRequest(policy, temporary) = evaluate(grafana, &who) else {
+        let Access::OnRequest(policy, temporary) =
+            evaluate(grafana, daypass::policy::Who::new(&who, &[]))
+        else {
             panic!("grafana is on request")
         };
         let justification =

@@ -354,11 +354,9 @@ impl TestApp {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        self.ctx.cache.put_session(
-            &hash,
-            daypass::domain::Email::parse(email).unwrap(),
-            expires,
-        );
+        let parsed = daypass::domain::Email::parse(email).unwrap();
+        let groups = self.ctx.config.groups_of(&parsed, &[]);
+        self.ctx.cache.put_session(&hash, parsed, groups, expires);
         let mut b = self.browser();
         b.cookies.insert("daypass_session".into(), token);
         b

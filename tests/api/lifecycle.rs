@@ -55,7 +55,9 @@ async fn console_request(app: &TestApp, who: &str) -> i64 {
     let ctx = &app.ctx;
     let console = ctx.config.application("console").unwrap();
     let requester = email(&app.email(who));
-    let Access::OnRequest(policy, temporary) = evaluate(console, &requester) else {
+    let Access::OnRequest(policy, temporary) =
+        evaluate(console, daypass::policy::Who::new(&requester, &[]))
+    else {
         panic!("console is on request")
     };
     let justification = daypass::domain::Justification::parse("migration check", true).unwrap();

@@ -16,6 +16,7 @@ mod fake_discord;
 mod fake_slack;
 mod firefox;
 mod first_walk;
+mod groups;
 mod ha;
 mod hardening;
 mod helpers;
