@@ -72,6 +72,7 @@ impl App {
         }
         let cache = AccessCache::load(&store, &config, now).await?;
         let limits = crate::rate_limit::Limits::for_store(&store);
+        let oidc = crate::oidc::Provider::from_config(&config)?;
         let ctx = Arc::new(Context {
             config,
             store,
@@ -81,6 +82,7 @@ impl App {
             mailer,
             discord,
             slack,
+            oidc,
             webhooks: crate::notify::webhooks::Sender::new()?,
             limits,
             last_sweep_ms: std::sync::atomic::AtomicI64::new(now),

@@ -26,6 +26,8 @@ pub struct Context {
     pub discord: Option<Discord>,
     /// Set when `slack.enabled`.
     pub slack: Option<Slack>,
+    /// Set when `identity.mode = "oidc"`.
+    pub oidc: Option<crate::oidc::Provider>,
     /// Sends `[[webhooks]]` events.
     pub webhooks: crate::notify::webhooks::Sender,
     pub limits: crate::rate_limit::Limits,

@@ -19,6 +19,7 @@ pub mod healthcheck;
 pub mod jobs;
 pub mod login;
 pub mod notify;
+pub mod oidc;
 pub mod policy;
 pub mod rate_limit;
 pub mod request_view;

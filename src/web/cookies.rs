@@ -6,6 +6,8 @@ use crate::context::Context;
 pub const SESSION: &str = "daypass_session";
 pub const LOGIN: &str = "daypass_login";
 pub const CSRF: &str = "daypass_csrf";
+/// A sign-in with the identity provider in progress: its flow id.
+pub const OIDC: &str = "daypass_oidc";
 
 /// The value of cookie `name`: a non-empty alphanumeric string of at most 128 characters (all
 /// of daypass's cookies are), or nothing. Works on bytes: this runs on every `/auth`.
@@ -43,7 +45,11 @@ pub fn without_ours(headers: &HeaderMap) -> HeaderValue {
             .next()
             .unwrap_or(pair)
             .trim_ascii();
-        if pair.is_empty() || [SESSION, LOGIN, CSRF].iter().any(|n| name == n.as_bytes()) {
+        if pair.is_empty()
+            || [SESSION, LOGIN, CSRF, OIDC]
+                .iter()
+                .any(|n| name == n.as_bytes())
+        {
             continue;
         }
         kept.push(pair);

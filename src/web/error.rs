@@ -21,6 +21,9 @@ pub enum WebError {
     /// 409: the thing changed under you (already decided, already ended).
     #[error("{0}")]
     Conflict(String),
+    /// 503: something daypass needs (the identity provider) cannot be reached now.
+    #[error("{0}")]
+    Unavailable(String),
     /// 429: slow down; `Retry-After` says for how long (seconds).
     #[error("Too many attempts. Please wait {0} seconds and try again.")]
     TooManyRequests(u64),
@@ -82,6 +85,7 @@ impl WebError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

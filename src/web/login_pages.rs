@@ -81,6 +81,24 @@ pub async fn show_login(
     Viewer(viewer): Viewer,
     Query(q): Query<LoginQuery>,
 ) -> Response {
+    if let Some(provider) = &ctx.oidc {
+        // Off to the identity provider, with the flow's id in a cookie for the way back.
+        let next = local_path(q.next.as_deref());
+        return match provider.start(&ctx.secret, &next).await {
+            Ok(start) => (
+                AppendHeaders([(
+                    header::SET_COOKIE,
+                    cookies::set(&ctx, cookies::OIDC, &start.flow, Some(600)),
+                )]),
+                Redirect::to(&start.url),
+            )
+                .into_response(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start a sign-in with the identity provider");
+                WebError::Unavailable(e.to_string()).into_response()
+            }
+        };
+    }
     let email = q.email.unwrap_or_default();
     let viewer = viewer.map(|v| v.to_string());
     login_form(
@@ -102,6 +120,11 @@ pub async fn submit_login(
     if matches!(ctx.config.identity, IdentityConfig::Header { .. }) {
         return Err(WebError::BadRequest(
             "Sign-in is handled by your identity proxy.".into(),
+        ));
+    }
+    if ctx.oidc.is_some() {
+        return Err(WebError::BadRequest(
+            "Sign-in is with your identity provider: open /login.".into(),
         ));
     }
     let next = local_path(form.next.as_deref());
@@ -280,6 +303,92 @@ pub async fn logout(
             cookies::set(&ctx, cookies::SESSION, "", Some(0)),
         )],
         Redirect::to("/"),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// `GET /login/callback`: the identity provider sends the browser back here. Any failure is a
+/// 400 that says why, and no session.
+pub async fn callback(
+    State(ctx): State<Arc<Context>>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> WebResult<Response> {
+    let Some(provider) = &ctx.oidc else {
+        return Err(WebError::NotFound("There is no such page.".into()));
+    };
+    let clear_flow = (
+        header::SET_COOKIE,
+        cookies::set(&ctx, cookies::OIDC, "", Some(0)),
+    );
+    let refused = |why: String| {
+        tracing::info!(why = %why, "a sign-in through the identity provider was refused");
+        (
+            AppendHeaders([clear_flow.clone()]),
+            WebError::BadRequest(format!("{why} Open /login to sign in again.")),
+        )
+            .into_response()
+    };
+    if let Some(error) = &q.error {
+        let detail = q.error_description.as_deref().unwrap_or("");
+        return Ok(refused(format!(
+            "The identity provider refused the sign-in ({}{}{}).",
+            error.chars().take(100).collect::<String>(),
+            if detail.is_empty() { "" } else { ": " },
+            detail.chars().take(200).collect::<String>()
+        )));
+    }
+    let (Some(code), Some(state)) = (&q.code, &q.state) else {
+        return Ok(refused("The identity provider sent no code.".into()));
+    };
+    let Some(flow) = cookies::get(&headers, cookies::OIDC) else {
+        return Ok(refused(
+            "This sign-in was not started in this browser (or took too long).".into(),
+        ));
+    };
+    let now = ctx.clock.now_ms();
+    let finished = provider
+        .finish(
+            &ctx.store,
+            &ctx.config,
+            &ctx.secret,
+            crate::oidc::Callback { flow, state, code },
+            now,
+        )
+        .await;
+    let (signed_in, next) = match finished {
+        Ok(outcome) => ctx.apply(outcome),
+        Err(crate::oidc::OidcError::Db(e)) => return Err(e.into()),
+        Err(e) => return Ok(refused(e.to_string())),
+    };
+    // A new session id at every sign-in; the old one stops working.
+    if let Some(old) = cookies::get(&headers, cookies::SESSION) {
+        let origin = Origin {
+            client_ip: ip.as_deref(),
+            ..Origin::new(Via::Web)
+        };
+        ctx.apply(login::logout(&ctx.store, old, origin, now).await?);
+    }
+    tracing::info!(email = %signed_in.email, "signed in through the identity provider");
+    let max_age = ((signed_in.expires_at - now) / 1000).max(1);
+    Ok((
+        AppendHeaders([
+            (
+                header::SET_COOKIE,
+                cookies::set(&ctx, cookies::SESSION, &signed_in.session, Some(max_age)),
+            ),
+            clear_flow,
+        ]),
+        Redirect::to(&next),
     )
         .into_response())
 }

@@ -53,6 +53,7 @@ pub fn router(ctx: Arc<Context>) -> FrontDoor {
             "/login/verify",
             get(login_pages::show_verify).post(login_pages::submit_verify),
         )
+        .route("/login/callback", get(login_pages::callback))
         .route("/logout", post(login_pages::logout))
         .route(
             "/request/{slug}",
