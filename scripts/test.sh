@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of daypass. On a fresh Debian machine (as root) it first installs what the
 # tests need: maildev (the real SMTP server the tests send mail to), nginx, Caddy, Chromium and
-# Firefox (the compose demo is walked in both) with geckodriver, and PostgreSQL (a throwaway
+# Firefox (the compose demo is walked in both) with geckodriver, oidc-provider (a real OpenID
+# provider for the sign-in tests), and PostgreSQL (a throwaway
 # cluster runs for the length of the tests; the API tests run once on SQLite, once on it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,11 @@ if [ ! -x .tools/node_modules/.bin/maildev ]; then
   step "installing maildev 3.0.0 into .tools/ (npm)"
   mkdir -p .tools
   npm install --prefix .tools --no-audit --no-fund --loglevel=error maildev@3.0.0
+fi
+if [ ! -f .tools/node_modules/oidc-provider/package.json ]; then
+  step "installing oidc-provider 9.13.3 into .tools/ (npm; the tests' OpenID provider)"
+  mkdir -p .tools
+  npm install --prefix .tools --no-audit --no-fund --loglevel=error oidc-provider@9.13.3
 fi
 
 if [ ! -x .tools/bin/geckodriver ]; then

@@ -24,6 +24,7 @@ mod journey;
 mod lifecycle;
 mod login;
 mod maildev;
+mod oidc;
 mod ops;
 mod properties;
 mod proxies;

@@ -1,0 +1,363 @@
+//! Sign-in through a real OpenID provider (npm `oidc-provider`, run by `tests/oidc/idp.mjs`):
+//! the whole journey, groups from the claim, and the attacks that must give no session.
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+use tokio::process::{Child, Command};
+
+use crate::daypass_process::free_port;
+use crate::helpers::{review_path, Browser, TestApp, BASE};
+
+/// The provider, stopped when dropped.
+struct Idp {
+    _child: Child,
+}
+
+/// Starts the provider on `port` for daypass at `daypass_url`, with `users`.
+async fn start_idp(port: u16, daypass_url: &str, users: serde_json::Value, ttl: u64) -> Idp {
+    let root = env!("CARGO_MANIFEST_DIR");
+    assert!(
+        Path::new(root)
+            .join(".tools/node_modules/oidc-provider")
+            .exists(),
+        "oidc-provider is not installed: run scripts/test.sh (npm install --prefix .tools oidc-provider)"
+    );
+    let clients = json!([{
+        "client_id": "daypass",
+        "client_secret": "the-client-secret",
+        "redirect_uris": [format!("{daypass_url}/login/callback")],
+    }]);
+    let child = Command::new("node")
+        .arg(format!("{root}/tests/oidc/idp.mjs"))
+        .env("OIDC_PORT", port.to_string())
+        .env("OIDC_CLIENTS", clients.to_string())
+        .env("OIDC_USERS", users.to_string())
+        .env("OIDC_ID_TOKEN_TTL", ttl.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start node");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the provider did not listen");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Idp { _child: child }
+}
+
+fn oidc_config(idp_port: u16) -> String {
+    format!(
+        "[identity]\nmode = \"oidc\"\n[identity.oidc]\nissuer = \"http://127.0.0.1:{idp_port}\"\n\
+         client_id = \"daypass\"\nclient_secret_env = \"DAYPASS_TEST_UNSET\"\nclient_secret_file = \"{{dir}}/oidc-secret\"\n"
+    )
+}
+
+/// daypass signing in through the provider, with the provider's users.
+async fn spawn(extra: &str, users: impl Fn(&str) -> serde_json::Value, ttl: u64) -> (TestApp, Idp) {
+    let idp_port = free_port();
+    let app = TestApp::spawn_with(BASE, &format!("{extra}\n{}", oidc_config(idp_port))).await;
+    std::fs::write(app.dir.path().join("oidc-secret"), "the-client-secret").unwrap();
+    let idp = start_idp(idp_port, &app.url, users(&app.tag), ttl).await;
+    (app, idp)
+}
+
+fn users(tag: &str) -> serde_json::Value {
+    json!({
+        "carol": { "email": format!("carol-{tag}@example.com"), "email_verified": true, "groups": ["oncall"] },
+        "bob": { "email": format!("bob-{tag}@example.com"), "email_verified": true, "groups": ["sre"] },
+        "eve": { "email": format!("eve-{tag}@example.com"), "email_verified": false, "groups": [] },
+    })
+}
+
+/// A client of the provider with its own cookies, following redirects by hand.
+struct AtProvider {
+    client: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+impl AtProvider {
+    fn new() -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> reqwest::Response {
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let res = req.header("Cookie", cookie).send().await.unwrap();
+        for v in res.headers().get_all("set-cookie") {
+            if let Some((k, v)) = v
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .split_once('=')
+            {
+                self.cookies.insert(k.trim().to_string(), v.to_string());
+            }
+        }
+        res
+    }
+
+    /// Follows `url` through the provider, signing in as `login` when asked, until the provider
+    /// sends the browser back to daypass; that URL.
+    async fn sign_in(&mut self, url: &str, login: &str, daypass: &str) -> String {
+        let mut url = url.to_string();
+        for _ in 0..10 {
+            if url.starts_with(daypass) {
+                return url;
+            }
+            let res = self.send(self.client.get(&url)).await;
+            let status = res.status();
+            if status.is_redirection() {
+                let location = res.headers()["location"].to_str().unwrap().to_string();
+                url = absolute(&url, &location);
+                continue;
+            }
+            let body = res.text().await.unwrap();
+            assert_eq!(status, StatusCode::OK, "{url}: {body}");
+            let action = body
+                .split("action=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .expect("the provider's login form");
+            let res = self
+                .send(
+                    self.client
+                        .post(absolute(&url, action))
+                        .form(&[("login", login)]),
+                )
+                .await;
+            assert!(res.status().is_redirection(), "signed in at the provider");
+            url = absolute(&url, res.headers()["location"].to_str().unwrap());
+        }
+        panic!("the provider never sent the browser back to daypass");
+    }
+}
+
+fn absolute(base: &str, location: &str) -> String {
+    url::Url::parse(base)
+        .unwrap()
+        .join(location)
+        .unwrap()
+        .to_string()
+}
+
+/// `/login?next=NEXT` at daypass: the provider's URL it sends the browser to.
+async fn start_login(b: &mut Browser, next: &str) -> String {
+    let res = b.open(&format!("/login?next={next}")).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert!(b.cookies.contains_key("daypass_oidc"));
+    res.location().to_string()
+}
+
+/// The path and query of a URL on daypass.
+fn path_of(url: &str) -> String {
+    let u = url::Url::parse(url).unwrap();
+    format!("{}?{}", u.path(), u.query().unwrap_or(""))
+}
+
+/// Signs `login` in through the provider; daypass's answer to the callback.
+async fn sign_in(app: &TestApp, b: &mut Browser, login: &str, next: &str) -> crate::helpers::Resp {
+    let at = start_login(b, next).await;
+    let back = AtProvider::new().sign_in(&at, login, &app.url).await;
+    b.open(&path_of(&back)).await
+}
+
+#[tokio::test]
+async fn a_requester_and_an_approver_both_sign_in_through_the_provider() {
+    let (app, _idp) = spawn("", users, 3600).await;
+    let mut carol = app.browser();
+    let res = sign_in(&app, &mut carol, "carol", "/request/grafana").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(
+        res.location(),
+        "/request/grafana",
+        "back where she was going"
+    );
+    assert!(carol.cookies.contains_key("daypass_session"));
+    assert!(
+        !carol.cookies.contains_key("daypass_oidc"),
+        "the flow cookie is gone"
+    );
+    let id = crate::requests::make_request(&mut carol, "1h").await;
+
+    // Bob opens the review link from his mail: daypass sends him through the provider first.
+    let link = review_path(
+        &app.mail()
+            .wait_for(&app.email("bob"), &format!("#{id}:"))
+            .await,
+    );
+    let mut bob = app.browser();
+    let res = bob.open(&link).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let login = res.location().to_string();
+    assert!(login.starts_with("/login?next="), "{login}");
+    let res = sign_in(&app, &mut bob, "bob", &login["/login?next=".len()..]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let res = bob
+        .submit(&link, &link, &[("decision", "approve"), ("duration", "1h")])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+
+    // /auth lets carol in exactly as with an email-code session, with her groups.
+    let res = app.auth(&carol, "grafana.test", &[]).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(
+        res.header("x-daypass-user"),
+        Some(app.email("carol").as_str())
+    );
+    assert_eq!(res.header("x-daypass-groups"), Some("oncall"));
+    // Signing out ends daypass's session.
+    let res = carol.submit("/", "/logout", &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let mut stale = app.browser();
+    stale.cookies = carol.cookies.clone();
+    assert_eq!(
+        app.auth(&stale, "grafana.test", &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_providers_groups_open_and_close_doors() {
+    let groups = r#"
+[[groups]]
+name = "oncall"
+[[groups]]
+name = "sre"
+[[applications]]
+slug = "prod"
+host = "prod.test"
+  [[applications.policies]]
+  name = "on call"
+  decision = "allow"
+  include = { groups = ["oncall"] }
+"#;
+    let (app, _idp) = spawn(groups, users, 3600).await;
+    let mut carol = app.browser();
+    sign_in(&app, &mut carol, "carol", "/").await;
+    let res = app.auth(&carol, "prod.test", &[]).await;
+    assert_eq!(res.status, StatusCode::OK, "carol is on call");
+    let mut bob = app.browser();
+    sign_in(&app, &mut bob, "bob", "/").await;
+    assert_eq!(
+        app.auth(&bob, "prod.test", &[]).await.status,
+        StatusCode::FORBIDDEN,
+        "bob is in sre only"
+    );
+}
+
+/// A refused sign-in: 400 with a page that says why, and no session.
+fn refused(b: &Browser, res: &crate::helpers::Resp, why: &str) {
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{why}: {}", res.body);
+    assert!(res.body.contains(why), "{why}: {}", res.body);
+    assert!(!b.cookies.contains_key("daypass_session"), "{why}");
+}
+
+#[tokio::test]
+async fn tampered_state_replayed_code_wrong_nonce_and_unverified_email_give_no_session() {
+    let (app, _idp) = spawn("", users, 3600).await;
+
+    // The state changed on the way back.
+    let mut b = app.browser();
+    let at = start_login(&mut b, "/").await;
+    let back = AtProvider::new().sign_in(&at, "carol", &app.url).await;
+    let tampered = back.replace("state=", "state=00");
+    let res = b.open(&path_of(&tampered)).await;
+    refused(&b, &res, "state does not match");
+
+    // Another browser's callback (no flow cookie, or another's).
+    let mut other = app.browser();
+    let res = other.open(&path_of(&back)).await;
+    refused(&other, &res, "not started in this browser");
+
+    // A code used once is refused the second time, even with the right flow cookie.
+    let mut b = app.browser();
+    let at = start_login(&mut b, "/").await;
+    let flow = b.cookies["daypass_oidc"].clone();
+    let back = AtProvider::new().sign_in(&at, "carol", &app.url).await;
+    assert_eq!(b.open(&path_of(&back)).await.status, StatusCode::SEE_OTHER);
+    let mut replay = app.browser();
+    replay.cookies.insert("daypass_oidc".into(), flow);
+    let res = replay.open(&path_of(&back)).await;
+    refused(&replay, &res, "refused the sign-in");
+
+    // The nonce changed in the authorization request: the ID token carries another one.
+    let mut b = app.browser();
+    let at = start_login(&mut b, "/").await;
+    let mut url = url::Url::parse(&at).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "nonce" {
+                "attacker-chosen".into()
+            } else {
+                v.to_string()
+            };
+            (k.to_string(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    let back = AtProvider::new()
+        .sign_in(url.as_str(), "carol", &app.url)
+        .await;
+    let res = b.open(&path_of(&back)).await;
+    refused(&b, &res, "could not be trusted");
+    assert!(res.body.to_lowercase().contains("nonce"), "{}", res.body);
+
+    // The provider has not verified eve's address.
+    let mut eve = app.browser();
+    let res = sign_in(&app, &mut eve, "eve", "/").await;
+    refused(&eve, &res, "has not verified this email address");
+
+    // The provider refuses (e.g. the person cancelled): said so, no session.
+    let mut b = app.browser();
+    let res = b
+        .open("/login/callback?error=access_denied&error_description=cancelled&state=x")
+        .await;
+    refused(&b, &res, "access_denied");
+}
+
+#[tokio::test]
+async fn a_session_lasts_no_longer_than_the_id_token() {
+    let (app, _idp) = spawn("", users, 600).await;
+    let mut carol = app.browser();
+    let at = start_login(&mut carol, "/").await;
+    let back = AtProvider::new().sign_in(&at, "carol", &app.url).await;
+    let res = carol.open(&path_of(&back)).await;
+    let cookie = res
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("daypass_session="))
+        .expect("a session cookie");
+    let max_age: i64 = cookie
+        .split("Max-Age=")
+        .nth(1)
+        .and_then(|s| s.split(';').next())
+        .and_then(|s| s.parse().ok())
+        .expect("Max-Age");
+    assert!(
+        (500..=600).contains(&max_age),
+        "the ID token lives 10 minutes, session_ttl 12 hours: {cookie}"
+    );
+}
