@@ -349,9 +349,11 @@ fn decide(
             if let Some(u) = user {
                 h.insert(X_DAYPASS_USER, u);
             }
-            if let Some(g) = groups {
-                h.insert(X_DAYPASS_GROUPS, g);
-            }
+            // Always there (empty for no group), so no proxy passes a client's own on.
+            h.insert(
+                X_DAYPASS_GROUPS,
+                groups.unwrap_or(HeaderValue::from_static("")),
+            );
             if let Some(exp) = expires {
                 h.insert(X_DAYPASS_GRANT_EXPIRES, exp);
             }

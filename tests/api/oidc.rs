@@ -18,6 +18,18 @@ struct Idp {
 
 /// Starts the provider on `port` for daypass at `daypass_url`, with `users`.
 async fn start_idp(port: u16, daypass_url: &str, users: serde_json::Value, ttl: u64) -> Idp {
+    start_idp_as(port, None, daypass_url, users, ttl).await
+}
+
+/// As `start_idp`, answering as `issuer` (a proxy in front of it) when given, and with a second
+/// client, `other`, whose redirect URI is `http://127.0.0.1:9/cb`.
+async fn start_idp_as(
+    port: u16,
+    issuer: Option<&str>,
+    daypass_url: &str,
+    users: serde_json::Value,
+    ttl: u64,
+) -> Idp {
     let root = env!("CARGO_MANIFEST_DIR");
     assert!(
         Path::new(root)
@@ -29,10 +41,20 @@ async fn start_idp(port: u16, daypass_url: &str, users: serde_json::Value, ttl: 
         "client_id": "daypass",
         "client_secret": "the-client-secret",
         "redirect_uris": [format!("{daypass_url}/login/callback")],
+    }, {
+        "client_id": "other",
+        "client_secret": "the-other-secret",
+        "redirect_uris": ["http://127.0.0.1:9/cb"],
     }]);
     let child = Command::new("node")
         .arg(format!("{root}/tests/oidc/idp.mjs"))
         .env("OIDC_PORT", port.to_string())
+        .env(
+            "OIDC_ISSUER",
+            issuer
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("http://127.0.0.1:{port}")),
+        )
         .env("OIDC_CLIENTS", clients.to_string())
         .env("OIDC_USERS", users.to_string())
         .env("OIDC_ID_TOKEN_TTL", ttl.to_string())
@@ -360,4 +382,150 @@ async fn a_session_lasts_no_longer_than_the_id_token() {
         (500..=600).contains(&max_age),
         "the ID token lives 10 minutes, session_ttl 12 hours: {cookie}"
     );
+}
+
+/// A proxy in front of the provider that can put another ID token into the token endpoint's
+/// answer: what a provider (or anything on its path) handing daypass a token made for another
+/// client, or by another issuer, would look like.
+struct Swapper {
+    swap: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+async fn start_swapper(port: u16, upstream: u16) -> Swapper {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, Method, Uri};
+    use axum::response::IntoResponse;
+    let swap: std::sync::Arc<std::sync::Mutex<Option<String>>> = Default::default();
+    let armed = swap.clone();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let app = axum::Router::new().fallback(
+        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let (client, armed) = (client.clone(), armed.clone());
+            async move {
+                let url = format!("http://127.0.0.1:{upstream}{uri}");
+                let mut req = client.request(method, &url).body(body);
+                for (k, v) in &headers {
+                    if k != "content-length" {
+                        req = req.header(k, v);
+                    }
+                }
+                let res = req.send().await.unwrap();
+                let status = res.status();
+                let mut out = axum::http::HeaderMap::new();
+                for (k, v) in res.headers() {
+                    if k != "content-length" && k != "transfer-encoding" {
+                        out.append(k, v.clone());
+                    }
+                }
+                let mut body = res.bytes().await.unwrap().to_vec();
+                if uri.path() == "/token" {
+                    if let Some(token) = armed.lock().unwrap().clone() {
+                        let mut json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                        json["id_token"] = token.into();
+                        body = json.to_string().into_bytes();
+                    }
+                }
+                (status, out, body).into_response()
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Swapper { swap }
+}
+
+/// An ID token from the provider at `issuer` for `client_id` (redirect URI `redirect`), by the
+/// code flow with PKCE, as any client would get one.
+async fn id_token_from(issuer: &str, client_id: &str, secret: &str, redirect: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let verifier = daypass::tokens::new_token();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let mut auth = url::Url::parse(&format!("{issuer}/auth")).unwrap();
+    auth.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid email")
+        .append_pair("redirect_uri", redirect)
+        .append_pair("state", "s")
+        .append_pair("nonce", "n")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let mut at = AtProvider::new();
+    let back = at.sign_in(auth.as_str(), "carol", redirect).await;
+    let code = url::Url::parse(&back)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.to_string())
+        .expect("a code");
+    let res: serde_json::Value = reqwest::Client::new()
+        .post(format!("{issuer}/token"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    res["id_token"].as_str().expect("an ID token").to_string()
+}
+
+#[tokio::test]
+async fn an_id_token_for_another_client_or_from_another_issuer_gives_no_session() {
+    // daypass's issuer is a proxy in front of the provider that can swap the ID token.
+    let (proxy_port, idp_port) = (free_port(), free_port());
+    let app = TestApp::spawn_with(BASE, &oidc_config(proxy_port)).await;
+    std::fs::write(app.dir.path().join("oidc-secret"), "the-client-secret").unwrap();
+    let issuer = format!("http://127.0.0.1:{proxy_port}");
+    let _idp = start_idp_as(idp_port, Some(&issuer), &app.url, users(&app.tag), 3600).await;
+    let swapper = start_swapper(proxy_port, idp_port).await;
+    // A second provider: another issuer, where daypass's client id is registered too.
+    let other_port = free_port();
+    let _other = start_idp(other_port, &app.url, users(&app.tag), 3600).await;
+
+    // Without a swap the sign-in works through the proxy.
+    let mut b = app.browser();
+    let res = sign_in(&app, &mut b, "carol", "/").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+
+    // The same provider's token for another client: the audience is wrong.
+    let for_other = id_token_from(
+        &issuer,
+        "other",
+        "the-other-secret",
+        "http://127.0.0.1:9/cb",
+    )
+    .await;
+    *swapper.swap.lock().unwrap() = Some(for_other);
+    let mut b = app.browser();
+    let res = sign_in(&app, &mut b, "carol", "/").await;
+    refused(&b, &res, "could not be trusted");
+    assert!(res.body.contains("audience"), "{}", res.body);
+
+    // Another issuer's token for daypass's own client id.
+    let from_elsewhere = id_token_from(
+        &format!("http://127.0.0.1:{other_port}"),
+        "daypass",
+        "the-client-secret",
+        &format!("{}/login/callback", app.url),
+    )
+    .await;
+    *swapper.swap.lock().unwrap() = Some(from_elsewhere);
+    let mut b = app.browser();
+    let res = sign_in(&app, &mut b, "carol", "/").await;
+    refused(&b, &res, "could not be trusted");
+    assert!(res.body.contains("issuer"), "{}", res.body);
 }
