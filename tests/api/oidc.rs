@@ -529,3 +529,49 @@ async fn an_id_token_for_another_client_or_from_another_issuer_gives_no_session(
     refused(&b, &res, "could not be trusted");
     assert!(res.body.contains("issuer"), "{}", res.body);
 }
+
+/// Signs in at the provider's page as a person would: the login form, then back to daypass.
+async fn sign_in_at_provider(c: &fantoccini::Client, login: &str, shot_name: &str) {
+    use crate::browser::{click, fill, shot, wait_for_text};
+    wait_for_text(c, "Test identity provider", Duration::from_secs(10)).await;
+    fill(c, "input[name=login]", login).await;
+    shot(c, shot_name).await;
+    click(c, "#sign-in").await;
+}
+
+#[tokio::test]
+async fn the_whole_oidc_journey_in_chromium() {
+    use crate::browser::{browser, chromedriver, click, fill, shot, wait_for_text};
+    let (app, _idp) = spawn("", users, 3600).await;
+    let driver = chromedriver().await;
+
+    // Carol opens the request page: daypass sends her to the provider and back.
+    let carol = browser(&driver, 390, true).await;
+    carol
+        .goto(&format!("{}/request/grafana", app.url))
+        .await
+        .unwrap();
+    sign_in_at_provider(&carol, "carol", "oidc-01-provider-login").await;
+    wait_for_text(&carol, "Ticket and reason", Duration::from_secs(10)).await;
+    shot(&carol, "oidc-02-request-form").await;
+    fill(&carol, "textarea[name=justification]", "INC-77 on call").await;
+    click(&carol, "form[action='/request/grafana'] button[type=submit]").await;
+    wait_for_text(&carol, "Waiting for an approver", Duration::from_secs(10)).await;
+    shot(&carol, "oidc-03-pending").await;
+
+    // Bob follows his review link, signs in at the provider, and approves.
+    let mail = app.mail().wait_for(&app.email("bob"), "Access request").await;
+    let bob = browser(&driver, 1280, true).await;
+    bob.goto(&format!("{}{}", app.url, review_path(&mail)))
+        .await
+        .unwrap();
+    sign_in_at_provider(&bob, "bob", "oidc-04-approver-login").await;
+    wait_for_text(&bob, "INC-77", Duration::from_secs(10)).await;
+    shot(&bob, "oidc-05-review").await;
+    click(&bob, "button[value=approve]").await;
+    wait_for_text(&bob, "Approved by", Duration::from_secs(10)).await;
+    shot(&bob, "oidc-06-approved").await;
+
+    wait_for_text(&carol, "Access until", Duration::from_secs(10)).await;
+    shot(&carol, "oidc-07-access").await;
+}
