@@ -123,6 +123,8 @@ pub struct Tally<'a> {
     /// The approvals that count, in the order given.
     pub counted: Vec<&'a ApprovalRow>,
     pub needed: i64,
+    /// With `approval_groups`: whether distinct approvers cover every group's share.
+    pub groups_met: bool,
 }
 
 impl Tally<'_> {
@@ -131,7 +133,7 @@ impl Tally<'_> {
     }
 
     pub fn complete(&self) -> bool {
-        self.count() >= self.needed
+        self.count() >= self.needed && self.groups_met
     }
 
     /// The duration the grant gets once complete: the shortest that anyone counted chose.
@@ -181,7 +183,12 @@ pub fn tally<'a>(
         people.push(who.clone());
         counted.push(a);
     }
-    Tally { counted, needed }
+    let groups_met = crate::config::covers(&temporary.approval_groups, &people);
+    Tally {
+        counted,
+        needed,
+        groups_met,
+    }
 }
 
 #[cfg(test)]

@@ -193,6 +193,65 @@ pub struct OidcConfig {
     pub allowed_email_domains: Vec<String>,
 }
 
+/// One group's share of a quorum: `needed` approvals by its `members`.
+#[derive(Clone, Debug)]
+pub struct ApprovalGroup {
+    pub members: Vec<Email>,
+    pub needed: u32,
+}
+
+/// Can each of `people` be given to one group they belong to so that every group gets its
+/// `needed`? (A person in two groups counts for one of them: two groups need two people.)
+/// Bipartite matching of people to the groups' seats, by augmenting paths; the sizes are tiny.
+pub fn covers(groups: &[ApprovalGroup], people: &[Email]) -> bool {
+    let seats: Vec<usize> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, group)| std::iter::repeat_n(g, group.needed as usize))
+        .collect();
+    let mut taken_by: Vec<Option<usize>> = vec![None; seats.len()];
+    fn place(
+        p: usize,
+        people: &[Email],
+        groups: &[ApprovalGroup],
+        seats: &[usize],
+        taken_by: &mut Vec<Option<usize>>,
+        seen: &mut Vec<bool>,
+    ) -> bool {
+        for (s, &g) in seats.iter().enumerate() {
+            if seen[s] || !groups[g].members.iter().any(|m| m.same_person(&people[p])) {
+                continue;
+            }
+            seen[s] = true;
+            let free = match taken_by[s] {
+                None => true,
+                Some(q) => place(q, people, groups, seats, taken_by, seen),
+            };
+            if free {
+                taken_by[s] = Some(p);
+                return true;
+            }
+        }
+        false
+    }
+    for p in 0..people.len() {
+        let mut seen = vec![false; seats.len()];
+        place(p, people, groups, &seats, &mut taken_by, &mut seen);
+    }
+    taken_by.iter().all(Option::is_some)
+}
+
+/// Could distinct people satisfy every group at all (everyone in them approving)?
+pub fn groups_can_agree(groups: &[ApprovalGroup]) -> bool {
+    let mut everyone: Vec<Email> = Vec::new();
+    for m in groups.iter().flat_map(|g| &g.members) {
+        if !everyone.iter().any(|e| e.same_person(m)) {
+            everyone.push(m.clone());
+        }
+    }
+    covers(groups, &everyone)
+}
+
 /// A group of people: named in policies; its members listed here count for email-code sign-in
 /// (the identity provider's claim or the proxy's header says who is in it otherwise, too).
 #[derive(Clone, Debug)]
@@ -356,6 +415,8 @@ pub struct Temporary {
     pub purpose_justification: bool,
     pub prompt: Option<String>,
     pub approvals_needed: u32,
+    /// A quorum per group (empty: none); `approvers` holds all their members too.
+    pub approval_groups: Vec<ApprovalGroup>,
     pub remind_after: Option<Duration>,
     pub escalate_after: Option<Duration>,
     pub escalate_to: Vec<Email>,
@@ -498,5 +559,17 @@ impl Config {
 
     pub fn approver(&self, email: &Email) -> Option<&Approver> {
         self.approvers.iter().find(|a| &a.email == email)
+    }
+
+    /// Whether `email` may decide anything: in `[[approvers]]`, or named by a policy (a member
+    /// of a `group:` it lists).
+    pub fn decides_anywhere(&self, email: &Email) -> bool {
+        self.approver(email).is_some()
+            || self
+                .applications
+                .iter()
+                .flat_map(|a| &a.policies)
+                .filter_map(|p| p.temporary.as_ref())
+                .any(|t| t.approvers.contains(email) || t.escalate_to.contains(email))
     }
 }

@@ -366,17 +366,29 @@ pub struct RawInclude {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTemporary {
+    /// Emails, and `group:NAME` for every member of a `[[groups]]` group.
+    #[serde(default)]
     pub approvers: Vec<String>,
     pub max_duration: String,
     #[serde(default = "yes")]
     pub purpose_justification: bool,
     pub prompt: Option<String>,
-    #[serde(default = "one")]
-    pub approvals_needed: u32,
+    /// 1 by default; with `approval_groups`, the sum of theirs.
+    pub approvals_needed: Option<u32>,
+    /// A quorum per group: the grant comes when every one has its approvals.
+    pub approval_groups: Option<Vec<RawApprovalGroup>>,
     pub remind_after: Option<String>,
     pub escalate_after: Option<String>,
     #[serde(default)]
     pub escalate_to: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApprovalGroup {
+    pub approvers: Vec<String>,
+    #[serde(default = "one")]
+    pub approvals_needed: u32,
 }
 
 fn yes() -> bool {

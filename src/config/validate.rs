@@ -14,13 +14,12 @@ pub fn validate(raw: RawConfig) -> Result<Config> {
     let approvers = approvers(raw.approvers)?;
     let known: HashSet<&Email> = approvers.iter().map(|a| &a.email).collect();
     let groups = groups(&raw.groups)?;
-    let group_names: HashSet<&str> = groups.iter().map(|g| g.name.as_str()).collect();
     let mut applications = Vec::new();
     let mut slugs = HashSet::new();
     let mut hosts = HashSet::new();
     for (i, app) in raw.applications.into_iter().enumerate() {
         let key = format!("applications[{i}]");
-        let app = application(&key, app, &known, &group_names)?;
+        let app = application(&key, app, &known, &groups)?;
         if !slugs.insert(app.slug.clone()) {
             return Err(ConfigError::new(
                 format!("{key}.slug"),
@@ -541,7 +540,7 @@ fn application(
     key: &str,
     raw: RawApplication,
     known: &HashSet<&Email>,
-    groups: &HashSet<&str>,
+    groups: &[Group],
 ) -> Result<Application> {
     let slug_ok = !raw.slug.is_empty()
         && raw.slug.len() <= 64
@@ -608,12 +607,7 @@ fn emails(key: &str, list: &[String]) -> Result<Vec<Email>> {
         .collect()
 }
 
-fn policy(
-    key: &str,
-    raw: RawPolicy,
-    known: &HashSet<&Email>,
-    groups: &HashSet<&str>,
-) -> Result<Policy> {
+fn policy(key: &str, raw: RawPolicy, known: &HashSet<&Email>, groups: &[Group]) -> Result<Policy> {
     let include = matchers(&format!("{key}.include"), &raw.include, groups)?;
     if include.emails.is_empty()
         && include.email_domains.is_empty()
@@ -643,7 +637,7 @@ fn policy(
                 "a deny policy cannot have a temporary block",
             ))
         }
-        Some(t) => Some(temporary(&format!("{key}.temporary"), t, known)?),
+        Some(t) => Some(temporary(&format!("{key}.temporary"), t, known, groups)?),
     };
     Ok(Policy {
         name: raw.name,
@@ -656,12 +650,109 @@ fn policy(
     })
 }
 
-fn temporary(key: &str, raw: RawTemporary, known: &HashSet<&Email>) -> Result<Temporary> {
-    let approvers = emails(&format!("{key}.approvers"), &raw.approvers)?;
+/// Approvers as written: emails, each in `[[approvers]]`, and `group:NAME` for every member of
+/// that group (who need not be in `[[approvers]]`).
+fn approver_list(
+    key: &str,
+    raw: &[String],
+    known: &HashSet<&Email>,
+    groups: &[Group],
+) -> Result<Vec<Email>> {
+    let mut out: Vec<Email> = Vec::new();
+    for (i, a) in raw.iter().enumerate() {
+        let entry_key = format!("{key}[{i}]");
+        let found: Vec<Email> = match a.trim().strip_prefix("group:") {
+            Some(name) => {
+                let g = groups.iter().find(|g| g.name == name).ok_or_else(|| {
+                    ConfigError::new(
+                        &entry_key,
+                        format!("`{name}` is not a group: add it to [[groups]]"),
+                    )
+                })?;
+                if g.members.is_empty() {
+                    return Err(ConfigError::new(
+                        &entry_key,
+                        format!(
+                            "group `{name}` has no members in [[groups]], so nobody could decide"
+                        ),
+                    ));
+                }
+                g.members.clone()
+            }
+            None => {
+                let e = Email::parse(a).map_err(|m| ConfigError::new(&entry_key, m))?;
+                if !known.contains(&e) {
+                    return Err(ConfigError::new(
+                        &entry_key,
+                        format!("`{e}` is not an approver: add it to [[approvers]]"),
+                    ));
+                }
+                vec![e]
+            }
+        };
+        for e in found {
+            if !out.iter().any(|o| o.same_person(&e)) {
+                out.push(e);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn temporary(
+    key: &str,
+    raw: RawTemporary,
+    known: &HashSet<&Email>,
+    groups: &[Group],
+) -> Result<Temporary> {
+    let mut approvers = approver_list(&format!("{key}.approvers"), &raw.approvers, known, groups)?;
+    let mut approval_groups = Vec::new();
+    for (i, g) in raw.approval_groups.iter().flatten().enumerate() {
+        let gkey = format!("{key}.approval_groups[{i}]");
+        let members = approver_list(&format!("{gkey}.approvers"), &g.approvers, known, groups)?;
+        if g.approvals_needed == 0 || g.approvals_needed as usize > members.len() {
+            return Err(ConfigError::new(
+                format!("{gkey}.approvals_needed"),
+                format!(
+                    "must be between 1 and the number of people who may approve ({}): the quorum could never be reached",
+                    members.len()
+                ),
+            ));
+        }
+        for m in &members {
+            if !approvers.iter().any(|a| a.same_person(m)) {
+                approvers.push(m.clone());
+            }
+        }
+        approval_groups.push(ApprovalGroup {
+            members,
+            needed: g.approvals_needed,
+        });
+    }
     if approvers.is_empty() {
         return Err(ConfigError::new(
             format!("{key}.approvers"),
             "name at least one approver",
+        ));
+    }
+    let per_group: u32 = approval_groups.iter().map(|g| g.needed).sum();
+    let approvals_needed = raw
+        .approvals_needed
+        .unwrap_or(if approval_groups.is_empty() {
+            1
+        } else {
+            per_group
+        });
+    if approvals_needed < per_group {
+        return Err(ConfigError::new(
+            format!("{key}.approvals_needed"),
+            format!("is less than the approval groups need together ({per_group})"),
+        ));
+    }
+    if !approval_groups.is_empty() && !groups_can_agree(&approval_groups) {
+        return Err(ConfigError::new(
+            format!("{key}.approval_groups"),
+            "the groups share too many people: no set of distinct approvers can satisfy every group",
         ));
     }
     let unknown = |list: &[Email], field: &str| -> Result<()> {
@@ -675,15 +766,14 @@ fn temporary(key: &str, raw: RawTemporary, known: &HashSet<&Email>) -> Result<Te
         }
         Ok(())
     };
-    unknown(&approvers, "approvers")?;
     let max_key = format!("{key}.max_duration");
     let max = parse_duration(&raw.max_duration).map_err(|m| ConfigError::new(&max_key, m))?;
     let max_duration = GrantDuration::new(max).map_err(|m| ConfigError::new(&max_key, m))?;
-    if raw.approvals_needed == 0 || raw.approvals_needed as usize > approvers.len() {
+    if approvals_needed == 0 || approvals_needed as usize > approvers.len() {
         return Err(ConfigError::new(
             format!("{key}.approvals_needed"),
             format!(
-                "must be between 1 and the number of approvers ({})",
+                "must be between 1 and the number of approvers ({}): the quorum could never be reached",
                 approvers.len()
             ),
         ));
@@ -699,7 +789,8 @@ fn temporary(key: &str, raw: RawTemporary, known: &HashSet<&Email>) -> Result<Te
         max_duration,
         purpose_justification: raw.purpose_justification,
         prompt: raw.prompt.filter(|p| !p.trim().is_empty()),
-        approvals_needed: raw.approvals_needed,
+        approvals_needed,
+        approval_groups,
         remind_after: optional("remind_after", raw.remind_after)?,
         escalate_after: optional("escalate_after", raw.escalate_after)?,
         escalate_to,
@@ -707,9 +798,9 @@ fn temporary(key: &str, raw: RawTemporary, known: &HashSet<&Email>) -> Result<Te
 }
 
 /// An include, require or exclude block: its emails, domains and groups checked.
-fn matchers(key: &str, raw: &RawInclude, groups: &HashSet<&str>) -> Result<Include> {
+fn matchers(key: &str, raw: &RawInclude, groups: &[Group]) -> Result<Include> {
     for (i, g) in raw.groups.iter().enumerate() {
-        if !groups.contains(g.as_str()) {
+        if !groups.iter().any(|x| x.name == *g) {
             return Err(ConfigError::new(
                 format!("{key}.groups[{i}]"),
                 format!("`{g}` is not a group: add it to [[groups]] (members are optional when the identity provider or proxy names them)"),

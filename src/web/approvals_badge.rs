@@ -19,7 +19,7 @@ const MAX_PAGE: usize = 4 * 1024 * 1024;
 pub async fn layer(State(ctx): State<Arc<Context>>, req: Request, next: Next) -> Response {
     let approver = identify_or_look_up(&ctx, req.headers(), peer(req.extensions()))
         .await
-        .filter(|me| ctx.config.approver(me).is_some());
+        .filter(|me| ctx.config.decides_anywhere(me));
     let res = next.run(req).await;
     let is_html = res
         .headers()

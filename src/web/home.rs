@@ -74,9 +74,10 @@ pub async fn home(
         rows.push(html! { li { strong { (app.name) } " " span.hint { (app.host) } br; (status) } });
     }
     // An approver learns here what waits for them.
-    let waiting = match ctx.config.approver(&me) {
-        Some(_) => Some(super::approvals_page::waiting_for(&ctx, &me).await?.len()),
-        None => None,
+    let waiting = if ctx.config.decides_anywhere(&me) {
+        Some(super::approvals_page::waiting_for(&ctx, &me).await?.len())
+    } else {
+        None
     };
     let body = html! {
         @if let Some(n) = waiting {

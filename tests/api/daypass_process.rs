@@ -64,6 +64,25 @@ impl DaypassProcess {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        // The port is bound before the database is ready (migrations may wait for another
+        // replica's): serving means answering /healthz.
+        let client = reqwest::Client::new();
+        while client
+            .get(format!("{}/healthz", process.url()))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .is_err()
+        {
+            if let Ok(Some(status)) = process.child.try_wait() {
+                panic!("daypass exited early ({status}): {:?}", process.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "daypass did not answer /healthz within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         process
     }
 

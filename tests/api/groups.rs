@@ -106,3 +106,131 @@ async fn check_config_names_an_unknown_group() {
     assert_eq!(err.key, "applications[2].policies[0].require.groups[0]");
     assert!(err.message.contains("`on-call` is not a group"), "{err}");
 }
+
+const QUORUM: &str = r#"
+[[groups]]
+name = "sre"
+members = ["s1-{tag}@example.com", "s2-{tag}@example.com"]
+[[groups]]
+name = "security"
+members = ["sec1-{tag}@example.com"]
+
+[[applications]]
+slug = "vault"
+name = "Vault"
+host = "vault.test"
+  [[applications.policies]]
+  name = "two teams"
+  decision = "allow"
+  include = { email_domains = ["example.com"] }
+  temporary = { max_duration = "4h", approval_groups = [{ approvers = ["group:sre"], approvals_needed = 1 }, { approvers = ["group:security"], approvals_needed = 1 }] }
+"#;
+
+#[tokio::test]
+async fn a_quorum_per_group_waits_for_every_group() {
+    use daypass::decisions::{Decided, Verdict};
+    use daypass::domain::{Email, GrantDuration};
+    let app = TestApp::spawn_with(BASE, QUORUM).await;
+    let mut carol = app.signed_in(&app.email("carol")).await;
+    let res = carol
+        .submit(
+            "/request/vault",
+            "/request/vault",
+            &[
+                ("justification", "rotate the root token"),
+                ("duration", "1h"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let id = res.request_id();
+    // Group members are approvers: the security member hears of it.
+    app.mail()
+        .wait_for(&app.email("sec1"), &format!("#{id}:"))
+        .await;
+    let approve = |who: &'static str| {
+        let app = &app;
+        async move {
+            crate::helpers::decide(
+                &app.ctx,
+                id,
+                &Email::parse(&app.email(who)).unwrap(),
+                crate::helpers::by_email(),
+                Verdict::Approve(GrantDuration::parse("1h").unwrap()),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    // A group member who is not in [[approvers]] has an inbox too.
+    let mut sec1 = app.signed_in(&app.email("sec1")).await;
+    let inbox = sec1.open("/approvals").await;
+    assert!(
+        inbox.body.contains("rotate the root token"),
+        "{}",
+        inbox.body
+    );
+    assert!(inbox.body.contains("Approvals (1)"), "{}", inbox.body);
+    let pending = |d: &Decided| d.grant.is_none();
+    // Two from sre are still not the security team's approval.
+    assert!(pending(&approve("s1").await));
+    assert!(pending(&approve("s2").await));
+    assert_eq!(app.request_state(id).await, "pending");
+    let done = approve("sec1").await;
+    assert!(done.grant.is_some(), "every group has approved");
+    assert_eq!(app.request_state(id).await, "approved");
+    assert_eq!(
+        app.auth(&carol, "vault.test", &[]).await.status,
+        StatusCode::OK
+    );
+    // Someone in neither group may not decide.
+    let mut dave = app.signed_in(&app.email("dave")).await;
+    let res = dave
+        .submit(
+            "/request/vault",
+            "/request/vault",
+            &[("justification", "me too"), ("duration", "1h")],
+        )
+        .await;
+    let other = res.request_id();
+    let refused = crate::helpers::decide(
+        &app.ctx,
+        other,
+        &Email::parse(&app.email("bob")).unwrap(),
+        crate::helpers::by_email(),
+        Verdict::Approve(GrantDuration::parse("1h").unwrap()),
+    )
+    .await;
+    assert!(refused.is_err(), "bob is in no approval group");
+}
+
+#[tokio::test]
+async fn check_config_names_an_unreachable_quorum() {
+    let bad = QUORUM.replace(
+        "{ approvers = [\"group:security\"], approvals_needed = 1 }",
+        "{ approvers = [\"group:security\"], approvals_needed = 2 }",
+    );
+    let err = daypass::config::Config::from_toml(&format!("{BASE}\n{bad}"), [])
+        .expect_err("two approvals from a group of one");
+    assert_eq!(
+        err.key,
+        "applications[2].policies[0].temporary.approval_groups[1].approvals_needed"
+    );
+    assert!(err.message.contains("could never be reached"), "{err}");
+    // One person in both groups cannot stand for both.
+    let shared = QUORUM
+        .replace(
+            "members = [\"sec1-{tag}@example.com\"]",
+            "members = [\"s1-{tag}@example.com\"]",
+        )
+        .replace(
+            "members = [\"s1-{tag}@example.com\", \"s2-{tag}@example.com\"]",
+            "members = [\"s1-{tag}@example.com\"]",
+        );
+    let err = daypass::config::Config::from_toml(&format!("{BASE}\n{shared}"), [])
+        .expect_err("one person for two groups");
+    assert_eq!(
+        err.key,
+        "applications[2].policies[0].temporary.approval_groups"
+    );
+}

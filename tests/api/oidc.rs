@@ -13,7 +13,14 @@ use crate::helpers::{review_path, Browser, TestApp, BASE};
 
 /// The provider, stopped when dropped.
 struct Idp {
-    _child: Child,
+    child: Child,
+}
+
+impl Idp {
+    /// Stops it and waits until it is gone (its port is free again).
+    async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
 }
 
 /// Starts the provider on `port` for daypass at `daypass_url`, with `users`.
@@ -71,7 +78,7 @@ async fn start_idp_as(
         assert!(Instant::now() < deadline, "the provider did not listen");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Idp { _child: child }
+    Idp { child }
 }
 
 fn oidc_config(idp_port: u16) -> String {
@@ -555,12 +562,19 @@ async fn the_whole_oidc_journey_in_chromium() {
     wait_for_text(&carol, "Ticket and reason", Duration::from_secs(10)).await;
     shot(&carol, "oidc-02-request-form").await;
     fill(&carol, "textarea[name=justification]", "INC-77 on call").await;
-    click(&carol, "form[action='/request/grafana'] button[type=submit]").await;
+    click(
+        &carol,
+        "form[action='/request/grafana'] button[type=submit]",
+    )
+    .await;
     wait_for_text(&carol, "Waiting for an approver", Duration::from_secs(10)).await;
     shot(&carol, "oidc-03-pending").await;
 
     // Bob follows his review link, signs in at the provider, and approves.
-    let mail = app.mail().wait_for(&app.email("bob"), "Access request").await;
+    let mail = app
+        .mail()
+        .wait_for(&app.email("bob"), "Access request")
+        .await;
     let bob = browser(&driver, 1280, true).await;
     bob.goto(&format!("{}{}", app.url, review_path(&mail)))
         .await
@@ -574,4 +588,37 @@ async fn the_whole_oidc_journey_in_chromium() {
 
     wait_for_text(&carol, "Access until", Duration::from_secs(10)).await;
     shot(&carol, "oidc-07-access").await;
+}
+
+#[tokio::test]
+async fn a_key_the_provider_rotated_in_is_fetched_once_it_is_used() {
+    let idp_port = free_port();
+    let app = TestApp::spawn_with(BASE, &oidc_config(idp_port)).await;
+    std::fs::write(app.dir.path().join("oidc-secret"), "the-client-secret").unwrap();
+    let idp = start_idp(idp_port, &app.url, users(&app.tag), 3600).await;
+    let mut carol = app.browser();
+    let res = sign_in(&app, &mut carol, "carol", "/").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    // The provider starts again with a new signing key: daypass holds only the old one.
+    idp.stop().await;
+    let _idp = start_idp(idp_port, &app.url, users(&app.tag), 3600).await;
+    let mut bob = app.browser();
+    let res = sign_in(&app, &mut bob, "bob", "/").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert!(bob.cookies.contains_key("daypass_session"));
+}
+
+#[tokio::test]
+async fn an_address_outside_the_allowed_domains_gets_no_session() {
+    let idp_port = free_port();
+    let config = format!(
+        "{}allowed_email_domains = [\"corp.example\"]\n",
+        oidc_config(idp_port)
+    );
+    let app = TestApp::spawn_with(BASE, &config).await;
+    std::fs::write(app.dir.path().join("oidc-secret"), "the-client-secret").unwrap();
+    let _idp = start_idp(idp_port, &app.url, users(&app.tag), 3600).await;
+    let mut carol = app.browser();
+    let res = sign_in(&app, &mut carol, "carol", "/").await;
+    refused(&carol, &res, "example.com addresses is not allowed");
 }

@@ -6,6 +6,7 @@
 //   OIDC_USERS    JSON: { "accountId": { "email", "email_verified", "name", "groups": [...] } }
 // GET /interaction/:uid shows a form (input "login", button "sign-in"); POST
 // /interaction/:uid/login with login=ACCOUNT signs in and grants what the client asked for.
+import crypto from 'node:crypto';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 
@@ -22,8 +23,13 @@ const clients = JSON.parse(process.env.OIDC_CLIENTS || '[]').map((c) => ({
   ...c,
 }));
 
+// A signing key of its own at every start (a new key id), as a provider that rotates keys.
+const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signing = { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomUUID(), use: 'sig', alg: 'RS256' };
+
 const provider = new Provider(issuer, {
   clients,
+  jwks: { keys: [signing] },
   async findAccount(ctx, id) {
     const user = users[id];
     if (!user) return undefined;
