@@ -219,7 +219,8 @@ fn identity(raw: RawIdentity) -> Result<IdentityConfig> {
                 ));
             }
             Ok(IdentityConfig::Oidc(OidcConfig {
-                issuer: o.issuer.trim_end_matches('/').to_string(),
+                // As written: it must match the provider's `iss` exactly (some end in a slash).
+                issuer: o.issuer.trim().to_string(),
                 client_id: o.client_id,
                 client_secret: SecretSource {
                     env: o.client_secret_env,
@@ -755,17 +756,6 @@ fn temporary(
             "the groups share too many people: no set of distinct approvers can satisfy every group",
         ));
     }
-    let unknown = |list: &[Email], field: &str| -> Result<()> {
-        for (i, a) in list.iter().enumerate() {
-            if !known.contains(a) {
-                return Err(ConfigError::new(
-                    format!("{key}.{field}[{i}]"),
-                    format!("`{a}` is not an approver: add it to [[approvers]]"),
-                ));
-            }
-        }
-        Ok(())
-    };
     let max_key = format!("{key}.max_duration");
     let max = parse_duration(&raw.max_duration).map_err(|m| ConfigError::new(&max_key, m))?;
     let max_duration = GrantDuration::new(max).map_err(|m| ConfigError::new(&max_key, m))?;
@@ -778,8 +768,12 @@ fn temporary(
             ),
         ));
     }
-    let escalate_to = emails(&format!("{key}.escalate_to"), &raw.escalate_to)?;
-    unknown(&escalate_to, "escalate_to")?;
+    let escalate_to = approver_list(
+        &format!("{key}.escalate_to"),
+        &raw.escalate_to,
+        known,
+        groups,
+    )?;
     let optional = |field: &str, v: Option<String>| -> Result<Option<Duration>> {
         v.map(|s| positive(&format!("{key}.{field}"), &s))
             .transpose()
