@@ -38,23 +38,6 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(run())
 }
 
-/// A bare axum server answering 204 to everything: the floor daypass is compared against.
-fn bare_server(port: u16) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let app = axum::Router::new().fallback(|| async { axum::http::StatusCode::NO_CONTENT });
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-        // The same socket options as daypass.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, app).await?;
-        Ok(())
-    })
-}
-
 /// For reference: a bare handler on the HTTP/1 server daypass itself uses (hyper's), so the
 /// cost of daypass's own work shows apart from the choice of server.
 fn bare_hyper_server(port: u16) -> anyhow::Result<()> {

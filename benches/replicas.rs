@@ -33,21 +33,6 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(run())
 }
 
-fn bare_server(port: u16) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let app = axum::Router::new().fallback(|| async { axum::http::StatusCode::NO_CONTENT });
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, app).await?;
-        Ok(())
-    })
-}
-
 struct Server {
     child: Child,
 }
@@ -251,7 +236,7 @@ async fn run() -> anyhow::Result<()> {
             let alice = seed_session(&store, "alice@example.com", now).await?;
             store.close().await;
             let (server, base) = start_replica(&config).await?;
-            let (csrf_cookie, token) = csrf(&base, &alice).await?;
+            let (csrf_cookie, token) = csrf_of(&base, "/approvals", &alice).await?;
             let started = Instant::now();
             let mut clients = Vec::new();
             for chunk in ids.chunks(ids.len().div_ceil(8)) {
@@ -347,34 +332,4 @@ async fn seed_session(store: &Store, email: &str, now: i64) -> anyhow::Result<St
     .await?;
     tx.commit().await?;
     Ok(token)
-}
-
-/// The CSRF cookie and form token a signed-in page hands out.
-async fn csrf(base: &str, session: &str) -> anyhow::Result<(String, String)> {
-    let page = client()
-        .get(format!("{base}/approvals"))
-        .header("Cookie", format!("daypass_session={session}"))
-        .send()
-        .await?;
-    let cookie = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| {
-            v.strip_prefix("daypass_csrf=")
-                .and_then(|v| v.split(';').next())
-                .map(str::to_string)
-        })
-        .ok_or_else(|| anyhow::anyhow!("no CSRF cookie"))?;
-    let body = page.text().await?;
-    let marker = "name=\"csrf\" value=\"";
-    let start = body
-        .find(marker)
-        .ok_or_else(|| anyhow::anyhow!("no CSRF field"))?
-        + marker.len();
-    Ok((
-        cookie,
-        body[start..].split('"').next().unwrap_or("").to_string(),
-    ))
 }

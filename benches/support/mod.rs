@@ -10,6 +10,23 @@ use daypass::store::{NewGrant, NewRequest, Store};
 
 pub mod bench_app;
 
+/// A bare axum server answering 204 to everything: the floor daypass is compared against.
+pub fn bare_server(port: u16) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let app = axum::Router::new().fallback(|| async { axum::http::StatusCode::NO_CONTENT });
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        // The same socket options as daypass.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        axum::serve(listener, app).await?;
+        Ok(())
+    })
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -360,15 +377,14 @@ where
     })
 }
 
-/// The holder's "I'm done": load `/` for the CSRF token, then post the revoke form.
-pub async fn revoke_via_web(base: &str, session: &str, grant: i64) -> anyhow::Result<()> {
-    let c = client();
-    let page = c
-        .get(format!("{base}/"))
+/// The CSRF cookie and form token that `path` hands the holder of `session`.
+pub async fn csrf_of(base: &str, path: &str, session: &str) -> anyhow::Result<(String, String)> {
+    let page = client()
+        .get(format!("{base}{path}"))
         .header("Cookie", format!("daypass_session={session}"))
         .send()
         .await?;
-    let csrf_cookie = page
+    let cookie = page
         .headers()
         .get_all("set-cookie")
         .iter()
@@ -385,14 +401,22 @@ pub async fn revoke_via_web(base: &str, session: &str, grant: i64) -> anyhow::Re
         .find(marker)
         .ok_or_else(|| anyhow::anyhow!("no CSRF field"))?
         + marker.len();
-    let token = body[start..].split('"').next().unwrap_or("");
-    let res = c
+    Ok((
+        cookie,
+        body[start..].split('"').next().unwrap_or("").to_string(),
+    ))
+}
+
+/// The holder's "I'm done": load `/` for the CSRF token, then post the revoke form.
+pub async fn revoke_via_web(base: &str, session: &str, grant: i64) -> anyhow::Result<()> {
+    let (csrf_cookie, token) = csrf_of(base, "/", session).await?;
+    let res = client()
         .post(format!("{base}/grants/{grant}/revoke"))
         .header(
             "Cookie",
             format!("daypass_session={session}; daypass_csrf={csrf_cookie}"),
         )
-        .form(&[("csrf", token), ("next", "/")])
+        .form(&[("csrf", token.as_str()), ("next", "/")])
         .send()
         .await?;
     anyhow::ensure!(
