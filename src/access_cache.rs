@@ -91,6 +91,10 @@ pub struct AccessCache {
     /// cookie is handed out, so an id unknown once stays unknown: made-up cookies are looked up
     /// once, not on every request.
     unknown_sessions: Mutex<HashSet<[u8; 32]>>,
+    /// Whose sessions the follower last ended (a sign-out elsewhere), with the audit id that
+    /// said so and when (ms): a look-up that started before that id must not put back what it
+    /// read, or a signed-out session would come back to life.
+    sessions_ended: Mutex<HashMap<String, (i64, i64)>>,
     /// When the audit log was last read up to its end (ms, daypass's clock), and how
     /// late the last event applied was seen (ms), for /healthz and /metrics.
     pub followed_at: AtomicI64,
@@ -213,6 +217,10 @@ impl AccessCache {
         });
         maps.sessions.retain(|_, s| s.expires_at > now);
         maps.ended.retain(|_, until| *until > now);
+        drop(maps);
+        // A look-up takes well under a minute: older sign-outs cannot race one any more.
+        self.ended_sessions()
+            .retain(|_, (_, at)| *at > now - 60_000);
     }
 
     pub fn live_grant_count(&self, now: i64) -> usize {
@@ -239,10 +247,20 @@ impl AccessCache {
         if self.unknown().contains(id_hash) {
             return Ok(None);
         }
+        let seen = self.last_audit_id();
         match store.session(id_hash, now).await? {
             Some(row) => match Email::parse(&row.email) {
                 Ok(email) => {
                     let groups = config.groups_of(&email, &row.groups());
+                    let ended_since = self
+                        .ended_sessions()
+                        .get(email.as_str())
+                        .is_some_and(|(id, _)| *id > seen);
+                    if ended_since {
+                        // Read before a sign-out the follower has applied since: not kept, and
+                        // not believed (the next request looks again).
+                        return Ok(None);
+                    }
                     self.put_session(id_hash, email.clone(), groups, row.expires_at);
                     Ok(Some(email))
                 }
@@ -257,6 +275,12 @@ impl AccessCache {
                 Ok(None)
             }
         }
+    }
+
+    fn ended_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, i64)>> {
+        self.sessions_ended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn unknown(&self) -> std::sync::MutexGuard<'_, HashSet<[u8; 32]>> {
@@ -309,6 +333,7 @@ impl AccessCache {
                     AuditAction::SignedOut | AuditAction::SessionsEnded
                 ) {
                     if let Some(who) = &e.subject {
+                        self.ended_sessions().insert(who.clone(), (e.id, now));
                         self.keep_sessions_of(who, &store.session_hashes_of(who).await?);
                         applied += 1;
                     }

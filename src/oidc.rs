@@ -207,7 +207,11 @@ impl Provider {
             .email()
             .and_then(|e| Email::parse(e.as_str()).ok())
             .ok_or(OidcError::NoEmail)?;
-        if claims.email_verified() != Some(true) {
+        // Entra ID sends no `email_verified`; its `xms_edov` says the domain's owner verified it.
+        let jwt = id_token.to_string();
+        let verified = claims.email_verified() == Some(true)
+            || payload(&jwt).is_some_and(|p| p["xms_edov"] == serde_json::Value::Bool(true));
+        if !verified {
             return Err(OidcError::Unverified);
         }
         let allowed = &self.config.allowed_email_domains;
@@ -215,7 +219,7 @@ impl Provider {
             return Err(OidcError::Domain(email.domain().to_string()));
         }
         // The checked token's own payload, for the groups claim (its name is configurable).
-        let groups = groups_claim(&id_token.to_string(), &self.config.groups_claim);
+        let groups = groups_claim(&jwt, &self.config.groups_claim);
         let ttl_end = now + config.server.session_ttl.as_millis() as i64;
         let token_end = claims.expiration().timestamp_millis();
         let expires_at = ttl_end.min(token_end);
@@ -285,14 +289,7 @@ fn next_from_state(secret: &[u8], flow: &str, state: &str) -> Option<String> {
 /// The groups in claim `name` of a compact JWT whose signature was already checked: a list of
 /// strings, or one string.
 fn groups_claim(jwt: &str, name: &str) -> Vec<String> {
-    use base64::Engine;
-    let Some(payload) = jwt.split('.').nth(1) else {
-        return Vec::new();
-    };
-    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload) else {
-        return Vec::new();
-    };
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+    let Some(value) = payload(jwt) else {
         return Vec::new();
     };
     match &value[name] {
@@ -305,6 +302,16 @@ fn groups_claim(jwt: &str, name: &str) -> Vec<String> {
         serde_json::Value::String(g) if !g.is_empty() => vec![g.clone()],
         _ => Vec::new(),
     }
+}
+
+/// The claims of a compact JWT whose signature was already checked.
+fn payload(jwt: &str) -> Option<serde_json::Value> {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

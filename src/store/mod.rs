@@ -125,13 +125,18 @@ impl Store {
             }
             Engine::Postgres => {
                 let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
-                let pool = AnyPoolOptions::new()
-                    .max_connections(16)
-                    .connect_with(options)
-                    .await?;
+                // Readers (the follower, look-ups for /auth, pages) have a pool of their own, so
+                // writers waiting on the write lock never starve them of connections.
+                let pool = |max| {
+                    AnyPoolOptions::new()
+                        .max_connections(max)
+                        .connect_with(options.clone())
+                };
+                let write = pool(12).await?;
+                let read = pool(12).await?;
                 Ok(Self {
-                    read: pool.clone(),
-                    write: pool,
+                    read,
+                    write,
                     engine,
                     url: url.to_string(),
                 })

@@ -1,7 +1,7 @@
 //! Rate limits counted in the database, so that they hold across replicas.
 use sqlx::AnyConnection;
 
-use super::Store;
+use super::{Engine, Store};
 
 impl Store {
     /// Counts one event for each `(key, window_ms, max)` if every key is under its `max`
@@ -12,7 +12,25 @@ impl Store {
         keys: &[(&str, i64, i64)],
         now: i64,
     ) -> sqlx::Result<Result<(), i64>> {
-        let mut tx = self.begin().await?;
+        // Not the write lock: each key is counted under a lock of its own, so a flood of
+        // sign-in attempts never queues ahead of decisions, revokes and sign-outs.
+        let mut tx = match self.engine {
+            Engine::Sqlite => self.begin().await?,
+            Engine::Postgres => {
+                let mut tx = self.write.begin().await?;
+                let mut names: Vec<&str> = keys.iter().map(|(k, _, _)| *k).collect();
+                names.sort_unstable();
+                for key in names {
+                    sqlx::query(
+                        "SELECT true FROM pg_advisory_xact_lock(CAST(hashtext($1) AS BIGINT))",
+                    )
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx
+            }
+        };
         let mut wait_ms = 0;
         for (key, window_ms, max) in keys {
             let (count, oldest): (i64, Option<i64>) = sqlx::query_as(

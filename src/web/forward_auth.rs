@@ -236,6 +236,20 @@ pub async fn answer_after(
         tracing::error!(error = %e, "cannot look up a session or grant for /auth");
         return no_store(StatusCode::SERVICE_UNAVAILABLE.into_response());
     }
+    // A session just found may hold a grant memory does not know yet either: one more look.
+    if let (Unknown::Session(_), Err(Unknown::Grant { email, slug })) = (
+        &unknown,
+        decide(ctx, headers, peer, wants_redirect(uri), true),
+    ) {
+        if let Err(e) = ctx
+            .cache
+            .look_up_grant(&ctx.store, &email, &slug, now)
+            .await
+        {
+            tracing::error!(error = %e, "cannot look up a grant for /auth");
+            return no_store(StatusCode::SERVICE_UNAVAILABLE.into_response());
+        }
+    }
     // Without look-ups `decide` answers from memory alone, never with `Err`.
     let response = decide(ctx, headers, peer, wants_redirect(uri), false)
         .unwrap_or_else(|_| StatusCode::UNAUTHORIZED.into_response());
