@@ -12,7 +12,7 @@ use axum::http::HeaderValue;
 
 use crate::config::Config;
 use crate::domain::Email;
-use crate::store::{AuditAction, GrantRow, GrantState, Store};
+use crate::store::{AuditAction, GrantRow, GrantState, SessionRow, Store};
 
 /// A signed-in person as `/auth` needs them: parsed once, with the header values ready.
 #[derive(Debug)]
@@ -248,33 +248,39 @@ impl AccessCache {
             return Ok(None);
         }
         let seen = self.last_audit_id();
-        match store.session(id_hash, now).await? {
-            Some(row) => match Email::parse(&row.email) {
-                Ok(email) => {
-                    let groups = config.groups_of(&email, &row.groups());
-                    let ended_since = self
-                        .ended_sessions()
-                        .get(email.as_str())
-                        .is_some_and(|(id, _)| *id > seen);
-                    if ended_since {
-                        // Read before a sign-out the follower has applied since: not kept, and
-                        // not believed (the next request looks again).
-                        return Ok(None);
-                    }
-                    self.put_session(id_hash, email.clone(), groups, row.expires_at);
-                    Ok(Some(email))
-                }
-                Err(_) => Ok(None),
-            },
-            None => {
-                let mut unknown = self.unknown();
-                if unknown.len() >= MAX_UNKNOWN_SESSIONS {
-                    unknown.clear();
-                }
-                unknown.insert(*id_hash);
-                Ok(None)
+        let row = store.session(id_hash, now).await?;
+        Ok(self.keep_looked_up(config, id_hash, row, seen))
+    }
+
+    /// What a look-up that began when the follower had read up to `seen` found: kept and
+    /// believed, unless the follower has applied a sign-out of that person since (the row may
+    /// predate it; the next request looks again). A missing session is remembered as unknown.
+    pub fn keep_looked_up(
+        &self,
+        config: &Config,
+        id_hash: &[u8; 32],
+        row: Option<SessionRow>,
+        seen: i64,
+    ) -> Option<Email> {
+        let Some(row) = row else {
+            let mut unknown = self.unknown();
+            if unknown.len() >= MAX_UNKNOWN_SESSIONS {
+                unknown.clear();
             }
+            unknown.insert(*id_hash);
+            return None;
+        };
+        let email = Email::parse(&row.email).ok()?;
+        let ended_since = self
+            .ended_sessions()
+            .get(email.as_str())
+            .is_some_and(|(id, _)| *id > seen);
+        if ended_since {
+            return None;
         }
+        let groups = config.groups_of(&email, &row.groups());
+        self.put_session(id_hash, email.clone(), groups, row.expires_at);
+        Some(email)
     }
 
     fn ended_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, i64)>> {

@@ -508,3 +508,40 @@ async fn a_revoke_is_never_undone_by_the_audit_log_follower() {
         );
     }
 }
+
+/// Another replica's sign-out racing this one's database look-up: the look-up read the session
+/// just before it was deleted, and the follower applied the sign-out before the look-up kept
+/// its row. The row must not bring the session back.
+#[tokio::test]
+async fn a_session_read_before_a_sign_out_elsewhere_is_not_put_back() {
+    let app = TestApp::spawn().await;
+    let token = daypass::tokens::new_token();
+    let hash = daypass::tokens::hash(&token);
+    let now = app.ctx.clock.now_ms();
+    // Signed in on another replica: in the database, not in this one's memory.
+    let mut tx = app.ctx.store.begin().await.unwrap();
+    daypass::store::Store::insert_session(&mut tx, &hash, &app.email("sre"), now, now + 3_600_000)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let cache = &app.ctx.cache;
+    let seen = cache.last_audit_id();
+    let row = app.ctx.store.session(&hash, now).await.unwrap();
+    assert!(row.is_some(), "the look-up found the session");
+    // Meanwhile the person signs out elsewhere, and this replica follows.
+    daypass::login::logout(&app.ctx.store, &token, Origin::new(Via::Web), now)
+        .await
+        .unwrap()
+        .elsewhere();
+    cache.refresh_from_audit(&app.ctx.store, now).await.unwrap();
+    // The look-up goes on with what it read.
+    assert_eq!(
+        cache.keep_looked_up(&app.ctx.config, &hash, row, seen),
+        None
+    );
+    assert_eq!(cache.session(&hash, now), None);
+    assert_eq!(
+        app.auth_with_session(&token, "grafana.test").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
