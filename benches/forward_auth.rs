@@ -6,7 +6,7 @@
 //!   4. (1) again with 100,000 live grants and 1,000,000 past requests in the database, and RSS;
 //!   5. revocation latency under load: through the web, Discord's handler, and the CLI.
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use daypass::store::Store;
@@ -63,18 +63,6 @@ fn bare_hyper_server(port: u16) -> anyhow::Result<()> {
     })
 }
 
-/// A server process of the benchmark, stopped however the benchmark ends.
-struct Server {
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_daypass"))
 }
@@ -121,23 +109,6 @@ async fn start_daypass(dir: &Path, port: u16) -> anyhow::Result<Server> {
     )
     .await?;
     Ok(d)
-}
-
-/// This benchmark binary again as a bare server (`--bare` or `--bare-hyper`), on a free port.
-async fn start_bare(mode: &str) -> anyhow::Result<(Server, u16)> {
-    let port = free_port();
-    let server = Server {
-        child: Command::new(std::env::current_exe()?)
-            .args([mode, &port.to_string()])
-            .stdout(Stdio::null())
-            .spawn()?,
-    };
-    wait_http(
-        &format!("http://127.0.0.1:{port}/"),
-        Duration::from_secs(30),
-    )
-    .await?;
-    Ok((server, port))
 }
 
 async fn run() -> anyhow::Result<()> {

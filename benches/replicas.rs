@@ -8,7 +8,7 @@
 //!   3. decisions per second through the web (approvers' inbox form), on SQLite and on
 //!      PostgreSQL: 400 pending requests approved by 8 concurrent clients.
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use daypass::store::{NewRequest, Store};
@@ -31,17 +31,6 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(run())
-}
-
-struct Server {
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn binary() -> PathBuf {
@@ -76,22 +65,6 @@ async fn start_replica(config: &Path) -> anyhow::Result<(Server, String)> {
     let base = format!("http://127.0.0.1:{port}");
     wait_http(&format!("{base}/healthz"), Duration::from_secs(60)).await?;
     Ok((server, base))
-}
-
-async fn start_bare() -> anyhow::Result<(Server, u16)> {
-    let port = free_port();
-    let server = Server {
-        child: Command::new(std::env::current_exe()?)
-            .args(["--bare", &port.to_string()])
-            .stdout(Stdio::null())
-            .spawn()?,
-    };
-    wait_http(
-        &format!("http://127.0.0.1:{port}/"),
-        Duration::from_secs(30),
-    )
-    .await?;
-    Ok((server, port))
 }
 
 /// A fresh database on the benchmark's PostgreSQL server.
@@ -167,7 +140,7 @@ async fn run() -> anyhow::Result<()> {
         anyhow::ensure!(check == 200, "the bench user's /auth answered {check}");
 
         if part("1") {
-            let (bare, bare_port) = start_bare().await?;
+            let (bare, bare_port) = start_bare("--bare").await?;
             let bare_r = wrk(&format!("http://127.0.0.1:{bare_port}/auth"), &auth_headers)?;
             let day_r = wrk(&format!("{a_base}/auth"), &auth_headers)?;
             drop(bare);

@@ -26,6 +26,34 @@ pub fn bare_server(port: u16) -> anyhow::Result<()> {
         Ok(())
     })
 }
+/// A process the benchmark started, killed (and waited for) when dropped.
+pub struct Server {
+    pub child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// This benchmark binary again as a bare server (`--bare` or `--bare-hyper`), on a free port.
+pub async fn start_bare(mode: &str) -> anyhow::Result<(Server, u16)> {
+    let port = free_port();
+    let server = Server {
+        child: Command::new(std::env::current_exe()?)
+            .args([mode, &port.to_string()])
+            .stdout(Stdio::null())
+            .spawn()?,
+    };
+    wait_http(
+        &format!("http://127.0.0.1:{port}/"),
+        Duration::from_secs(30),
+    )
+    .await?;
+    Ok((server, port))
+}
 
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
