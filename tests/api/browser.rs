@@ -161,7 +161,7 @@ pub async fn sign_in(c: &Client, app: &TestApp, email: &str, screenshots: Option
         shot(c, &format!("{prefix}-login")).await;
     }
     click(c, "form[action='/login'] button[type=submit]").await;
-    wait_for_text(c, "six-digit code", Duration::from_secs(10)).await;
+    wait_for_text(c, "Enter the six-digit code", Duration::from_secs(10)).await;
     if let Some(prefix) = screenshots {
         shot(c, &format!("{prefix}-code")).await;
     }

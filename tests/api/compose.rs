@@ -140,7 +140,7 @@ async fn sign_in(c: &Client, email: &str, shots: &str) {
     fill(c, "input[name=email]", email).await;
     shot(c, &format!("{shots}-sign-in")).await;
     click(c, "form[action='/login'] button[type=submit]").await;
-    wait_for_text(c, "six-digit code", Duration::from_secs(10)).await;
+    wait_for_text(c, "Enter the six-digit code", Duration::from_secs(10)).await;
     assert!(
         text(c).await.contains(email),
         "the code page names the address the code went to"
