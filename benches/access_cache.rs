@@ -4,8 +4,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use daypass::access_cache::AccessCache;
 use daypass::domain::Email;
+use daypass::server::access_cache::AccessCache;
 use daypass::store::GrantRow;
 
 const LOOKUPS: u32 = 2_000_000;

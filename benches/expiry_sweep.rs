@@ -73,7 +73,7 @@ channel_id = "555000000000000001"
     // The scheduler's sweep at the end of that second.
     let started = Instant::now();
     // A server would apply the change to its cache; the figure is the database work.
-    let report = daypass::scheduler::sweep(&store, &config, b"bench secret", second + 999)
+    let report = daypass::access::sweep::sweep(&store, &config, b"bench secret", second + 999)
         .await?
         .elsewhere();
     let took = started.elapsed();

@@ -8,16 +8,19 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::access_cache::AccessCache;
+use crate::access::sweep;
+use crate::chat::discord::Discord;
+use crate::chat::slack::Slack;
 use crate::clock::Clock;
 use crate::config::{Config, DiscordMode};
-use crate::context::Context;
-use crate::discord::Discord;
+use crate::identity::secret;
 use crate::notify::email::Mailer;
-use crate::slack::Slack;
+use crate::server::access_cache::AccessCache;
+use crate::server::context::Context;
+use crate::server::jobs;
 use crate::store::Channel;
 use crate::store::Store;
-use crate::{jobs, notify, scheduler, secret, web};
+use crate::{notify, web};
 
 pub struct App {
     listener: TcpListener,
@@ -59,7 +62,7 @@ impl App {
         let now = clock.now_ms();
         // Before the cache is loaded from the database, which then holds the result: the
         // change needs no applying (and the outbox workers look at their queues when they start).
-        let report = scheduler::sweep(&store, &config, &secret, now)
+        let report = sweep::sweep(&store, &config, &secret, now)
             .await
             .context("catching up on expired grants")?
             .elsewhere();
@@ -71,8 +74,8 @@ impl App {
             );
         }
         let cache = AccessCache::load(&store, &config, now).await?;
-        let limits = crate::rate_limit::Limits::for_store(&store);
-        let oidc = crate::oidc::Provider::from_config(&config)?;
+        let limits = crate::server::rate_limit::Limits::for_store(&store);
+        let oidc = crate::identity::oidc::Provider::from_config(&config)?;
         let ctx = Arc::new(Context {
             config,
             store,
@@ -136,15 +139,14 @@ impl App {
             })
             .collect();
         let socket = match &ctx.slack {
-            Some(s) if s.app_token.is_some() => Some(tokio::spawn(crate::slack::socket::run(
-                ctx.clone(),
-                stop_rx.clone(),
-            ))),
+            Some(s) if s.app_token.is_some() => Some(tokio::spawn(
+                crate::chat::slack::socket::run(ctx.clone(), stop_rx.clone()),
+            )),
             _ => None,
         };
         let gateway = match &ctx.discord {
             Some(d) if ctx.config.discord.mode == DiscordMode::Gateway => {
-                Some(tokio::spawn(crate::discord::gateway::run_as_leader(
+                Some(tokio::spawn(crate::chat::discord::gateway::run_as_leader(
                     ctx.clone(),
                     d.token.clone(),
                     stop_rx.clone(),

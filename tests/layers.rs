@@ -1,10 +1,10 @@
 //! The module graph of `src/` has no circle: no module uses one that uses it back.
 //!
-//! Every file is a module (`src/discord/message.rs` is `discord::message`, a `mod.rs` is its
+//! Every file is a module (`src/chat/discord/message.rs` is `chat::discord::message`, a `mod.rs` is its
 //! folder's module). A module uses another when its code names it: `crate::a::b`, `super::b`,
 //! `self::b`, or a `use` group of them. A path is charged to the longest module it names
-//! (`crate::store::Store` uses `store`; `crate::discord::message::embed` uses
-//! `discord::message`). Unit tests (`#[cfg(test)] mod tests`) are left out: they may use anything.
+//! (`crate::store::Store` uses `store`; `crate::chat::discord::message::embed` uses
+//! `chat::discord::message`). Unit tests (`#[cfg(test)] mod tests`) are left out: they may use anything.
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 

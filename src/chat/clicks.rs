@@ -1,12 +1,12 @@
 //! A click in a chat message, whatever the service: who may do what, then the same use-cases
 //! as review links and pages, applied by the server. The service reads its own payload into a
 //! `Click` and renders the `Answer` its own way.
+use crate::access::decisions::{self, DecideError, Verdict};
+use crate::access::grants::{self, RevokeError};
 use crate::config::Approver;
-use crate::context::Context;
-use crate::decisions::{self, DecideError, Verdict};
 use crate::domain::{GrantDuration, Reason};
-use crate::grants::{self, RevokeError};
 use crate::policy;
+use crate::server::context::Context;
 use crate::store::{Origin, Store};
 
 #[derive(Debug, Clone)]

@@ -3,12 +3,14 @@
 //! decides with the same use-cases as every other channel. Adding a service means implementing
 //! `Chat` beside `discord/` and reading its clicks into `clicks::Click`.
 pub mod clicks;
+pub mod discord;
+pub mod slack;
 
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::access::view::RequestView;
 use crate::notify::SendError;
-use crate::request_view::RequestView;
 use crate::store::Channel;
 
 /// What a chat service's send returns, boxed so services can sit behind `dyn Chat`.

@@ -6,7 +6,7 @@
 //! last label, so a single label such as `localhost` is refused too (Chromium says
 //! `InvalidDomain`). The list is compiled in (the `psl` crate), so the answer is the same on
 //! every machine and in the container.
-use super::{Application, ConfigError, ServerConfig};
+use crate::config::{Application, ConfigError, ServerConfig};
 
 const KEY: &str = "server.cookie_domain";
 
@@ -59,7 +59,7 @@ pub fn check(server: &ServerConfig, applications: &[Application]) -> Result<(), 
 /// With no cookie domain, the sign-in cookie stays on daypass's own host: a note naming the
 /// applications whose host the browser will not send it to (through the proxy, `/auth` then
 /// never sees a session, and the person is sent back to daypass again and again).
-pub fn unshared_note(config: &super::Config) -> Option<String> {
+pub fn unshared_note(config: &crate::config::Config) -> Option<String> {
     if config.server.cookie_domain.is_some() || config.behind_identity_proxy() {
         return None;
     }

@@ -1,5 +1,5 @@
 //! `DAYPASS__SECTION__KEY=value` overrides any key of the file.
-use super::ConfigError;
+use crate::config::ConfigError;
 
 const PREFIX: &str = "DAYPASS__";
 

@@ -3,8 +3,8 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::raw::*;
 use super::*;
+use crate::config::raw::*;
 use crate::domain::{parse_duration, Email, GrantDuration};
 
 type Result<T> = std::result::Result<T, ConfigError>;
@@ -35,7 +35,7 @@ pub fn validate(raw: RawConfig) -> Result<Config> {
         host_not_captured(&key, &app, &applications)?;
         applications.push(app);
     }
-    super::cookie_domain::check(&server, &applications)?;
+    crate::config::cookie_domain::check(&server, &applications)?;
     let config = Config {
         server,
         database: database(raw.database)?,

@@ -6,8 +6,8 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::SendError;
 use crate::config::{EmailConfig, EmailTransport, SmtpTls};
+use crate::notify::SendError;
 
 pub enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),

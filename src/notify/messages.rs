@@ -1,10 +1,10 @@
 //! The words of every email daypass sends.
 use maud::{html, Markup};
 
-use super::Event;
 use crate::clock::show;
 use crate::config::Config;
 use crate::domain::{duration_text, plain_text};
+use crate::notify::Event;
 use crate::policy;
 use crate::store::{ApprovalRow, GrantState, RequestRow};
 

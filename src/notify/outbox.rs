@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::access::view::RequestView;
 use crate::chat::{Chat, USER};
 use crate::config::ChatService;
-use crate::context::Context;
 use crate::notify::email::Outgoing;
 use crate::notify::SendError;
-use crate::request_view::RequestView;
+use crate::server::context::Context;
 use crate::store::{AuditAction, Channel, NewAudit, Origin, OutboxRow, Store, Via};
 
 /// After this many failed attempts a message is marked failed and no longer retried.

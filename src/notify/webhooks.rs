@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde_json::json;
 use sqlx::AnyConnection;
 
-use super::SendError;
 use crate::config::{Config, Webhook};
+use crate::notify::SendError;
 use crate::store::{AuditAction, Channel, NewAudit, NewMessage, OutboxRow, Store};
 use crate::tokens;
 

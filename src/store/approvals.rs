@@ -1,8 +1,8 @@
 use sqlx::any::AnyExecutor;
 use sqlx::AnyConnection;
 
-use super::{Store, Via};
 use crate::domain::Email;
+use crate::store::{Store, Via};
 
 /// One approver's approval of a request that needs several.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -1,8 +1,8 @@
 use serde::Serialize;
 use sqlx::AnyConnection;
 
-use super::builder::Sql;
-use super::{AuditAction, Store, Via};
+use crate::store::builder::Sql;
+use crate::store::{AuditAction, Store, Via};
 
 /// Where a decision or change came from, for the audit log.
 #[derive(Debug, Clone, Copy)]

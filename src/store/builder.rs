@@ -5,7 +5,7 @@ use std::fmt::Write;
 use sqlx::any::{AnyArguments, AnyQueryResult};
 use sqlx::{Any, AnyConnection, Arguments, Encode, FromRow, Type};
 
-use super::Pool;
+use crate::store::Pool;
 
 #[derive(Default)]
 pub struct Sql {

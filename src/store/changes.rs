@@ -4,7 +4,7 @@
 //! lost announcement (a dropped connection) delays nothing past the next look.
 use sqlx::postgres::PgListener;
 
-use super::{Engine, Store};
+use crate::store::{Engine, Store};
 
 pub const CHANNEL: &str = "daypass_changes";
 

@@ -1,4 +1,4 @@
-use super::{Channel, Store};
+use crate::store::{Channel, Store};
 
 /// A chat message that shows a request: where it was sent, and where it is.
 #[derive(Debug, Clone, sqlx::FromRow)]

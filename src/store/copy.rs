@@ -3,8 +3,8 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::builder::Sql;
-use super::{Engine, Store};
+use crate::store::builder::Sql;
+use crate::store::{Engine, Store};
 
 #[derive(Clone, Copy)]
 enum Kind {

@@ -1,8 +1,8 @@
 use sqlx::any::AnyExecutor;
 use sqlx::AnyConnection;
 
-use super::{GrantState, Store};
 use crate::domain::Email;
+use crate::store::{GrantState, Store};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GrantRow {

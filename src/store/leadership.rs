@@ -3,7 +3,7 @@
 //! connection closes, the server releases the lock, and the next replica that asks gets it.
 use sqlx::{Connection, PgConnection};
 
-use super::{Engine, Store};
+use crate::store::{Engine, Store};
 
 /// The lock for the Discord gateway connection.
 pub const DISCORD_GATEWAY: i64 = 0x6461_7970_6173_7302;

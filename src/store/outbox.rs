@@ -1,7 +1,7 @@
 use sqlx::AnyConnection;
 
-use super::builder::Sql;
-use super::{Channel, Engine, Store};
+use crate::store::builder::Sql;
+use crate::store::{Channel, Engine, Store};
 
 /// A notification to deliver, written in the same transaction as the change it tells of.
 pub struct NewMessage<'a> {

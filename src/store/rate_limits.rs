@@ -1,7 +1,7 @@
 //! Rate limits counted in the database, so that they hold across replicas.
 use sqlx::AnyConnection;
 
-use super::{Engine, Store};
+use crate::store::{Engine, Store};
 
 impl Store {
     /// Counts one event for each `(key, window_ms, max)` if every key is under its `max`

@@ -1,8 +1,8 @@
 //! Requests over time: withdrawn by the requester, reminded, escalated.
 use sqlx::AnyConnection;
 
-use super::requests::COLUMNS;
-use super::{RequestRow, Store};
+use crate::store::requests::COLUMNS;
+use crate::store::{RequestRow, Store};
 
 impl Store {
     /// The requester withdraws a pending request. `None` if it was no longer pending.

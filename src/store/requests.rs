@@ -1,8 +1,8 @@
 use sqlx::any::AnyExecutor;
 use sqlx::AnyConnection;
 
-use super::{RequestState, Store, Via};
 use crate::domain::Email;
+use crate::store::{RequestState, Store, Via};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RequestRow {

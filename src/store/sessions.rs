@@ -1,6 +1,6 @@
 use sqlx::AnyConnection;
 
-use super::Store;
+use crate::store::Store;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {

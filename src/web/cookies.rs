@@ -1,7 +1,7 @@
 //! Reading and writing the few cookies daypass uses.
 use axum::http::{header, HeaderMap, HeaderValue};
 
-use crate::context::Context;
+use crate::server::context::Context;
 
 pub const SESSION: &str = "daypass_session";
 pub const LOGIN: &str = "daypass_login";

@@ -10,12 +10,12 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::cookies;
-use super::error::WebError;
-use super::identity::local_path;
-use super::refusal_page;
-use crate::context::Context;
+use crate::server::context::Context;
 use crate::tokens;
+use crate::web::cookies;
+use crate::web::error::WebError;
+use crate::web::identity::local_path;
+use crate::web::pages::refusal;
 
 /// The per-browser random value behind the form tokens, and whether this request brought it.
 #[derive(Clone)]
@@ -42,7 +42,7 @@ pub async fn layer(State(ctx): State<Arc<Context>>, mut req: Request, next: Next
                 from,
                 "form refused"
             );
-            return refusal_page::cross_site(&back);
+            return refusal::cross_site(&back);
         }
     }
     let existing = cookies::get(req.headers(), cookies::CSRF).map(str::to_string);
@@ -148,9 +148,9 @@ impl<T: DeserializeOwned> FromRequest<Arc<Context>> for CsrfForm<T> {
                 "form refused"
             );
             return Err(if any_cookie {
-                refusal_page::stale(&back)
+                refusal::stale(&back)
             } else {
-                refusal_page::no_cookies(ctx, &back)
+                refusal::no_cookies(ctx, &back)
             });
         }
         serde_urlencoded::from_bytes(&bytes)

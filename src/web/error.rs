@@ -2,10 +2,10 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::layout;
-use crate::decisions::DecideError;
-use crate::grants::RevokeError;
-use crate::requests::RequestError;
+use crate::access::decisions::DecideError;
+use crate::access::grants::RevokeError;
+use crate::access::requests::RequestError;
+use crate::web::pages::layout;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 
-use super::error::WebError;
-use crate::context::Context;
+use crate::server::context::Context;
+use crate::web::error::WebError;
 
 /// The numeric id in the path.
 pub struct Id(pub i64);

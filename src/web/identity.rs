@@ -7,11 +7,11 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::cookies;
 use crate::config::IdentityConfig;
-use crate::context::Context;
 use crate::domain::Email;
+use crate::server::context::Context;
 use crate::tokens;
+use crate::web::cookies;
 
 /// The signed-in person, if any.
 pub struct Viewer(pub Option<Email>);

@@ -1,27 +1,14 @@
 //! HTTP: the pages people use, `/auth` for proxies, and ops endpoints.
-mod access_notes;
-mod admin_pages;
-mod approvals_badge;
-mod approvals_page;
 mod cookies;
 mod csrf;
-mod discord_endpoint;
+mod endpoints;
 mod error;
-mod forward_auth;
-mod grant_actions;
-mod health;
-mod home;
+pub mod forward_auth;
+mod front_door;
 mod id;
 mod identity;
-mod layout;
-mod login_pages;
+mod pages;
 mod rd;
-mod refusal_page;
-mod request_pages;
-mod review_pages;
-mod serve;
-mod slack_endpoint;
-mod status_page;
 
 use std::sync::Arc;
 
@@ -32,11 +19,11 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::context::Context;
+use crate::server::context::Context;
 
 pub use error::{WebError, WebResult};
 pub use forward_auth::FrontDoor;
-pub use serve::serve;
+pub use front_door::serve;
 
 /// Forms are small; anything bigger is refused with 413 before it is read.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -44,57 +31,57 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// The site: every route, with a proxy's `GET /auth` answered in front of the router.
 pub fn router(ctx: Arc<Context>) -> FrontDoor {
     let pages = Router::new()
-        .route("/", get(home::home))
+        .route("/", get(pages::home::home))
         .route(
             "/login",
-            get(login_pages::show_login).post(login_pages::submit_login),
+            get(pages::login::show_login).post(pages::login::submit_login),
         )
         .route(
             "/login/verify",
-            get(login_pages::show_verify).post(login_pages::submit_verify),
+            get(pages::login::show_verify).post(pages::login::submit_verify),
         )
-        .route("/login/callback", get(login_pages::callback))
-        .route("/logout", post(login_pages::logout))
+        .route("/login/callback", get(pages::login::callback))
+        .route("/logout", post(pages::login::logout))
         .route(
             "/request/{slug}",
-            get(request_pages::show_form).post(request_pages::submit),
+            get(pages::request::show_form).post(pages::request::submit),
         )
-        .route("/requests/{id}", get(status_page::status))
-        .route("/approvals", get(approvals_page::show))
-        .route("/admin", get(admin_pages::show))
-        .route("/admin/audit", get(admin_pages::audit))
-        .route("/admin/requests", get(admin_pages::requests))
-        .route("/admin/grants/{id}/revoke", post(admin_pages::revoke))
-        .route("/admin/sessions/end", post(admin_pages::end_sessions))
-        .route("/approvals/{id}", post(approvals_page::decide))
-        .route("/requests/{id}/cancel", post(request_pages::cancel))
-        .route("/grants/{id}/revoke", post(grant_actions::revoke))
+        .route("/requests/{id}", get(pages::status::status))
+        .route("/approvals", get(pages::approvals::show))
+        .route("/admin", get(pages::admin::show))
+        .route("/admin/audit", get(pages::admin::audit))
+        .route("/admin/requests", get(pages::admin::requests))
+        .route("/admin/grants/{id}/revoke", post(pages::admin::revoke))
+        .route("/admin/sessions/end", post(pages::admin::end_sessions))
+        .route("/approvals/{id}", post(pages::approvals::decide))
+        .route("/requests/{id}/cancel", post(pages::request::cancel))
+        .route("/grants/{id}/revoke", post(pages::grant_actions::revoke))
         .route(
             "/grants/{id}/extend",
-            get(grant_actions::show_extend).post(grant_actions::submit_extend),
+            get(pages::grant_actions::show_extend).post(pages::grant_actions::submit_extend),
         )
         .route(
             "/review/{token}",
-            get(review_pages::show_review).post(review_pages::submit_review),
+            get(pages::review::show_review).post(pages::review::submit_review),
         )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(ctx.clone(), csrf::layer))
         .layer(middleware::from_fn_with_state(
             ctx.clone(),
-            approvals_badge::layer,
+            pages::approvals_badge::layer,
         ))
         .layer(middleware::from_fn(page_headers));
     let routes = Router::new()
         .route("/auth", get(forward_auth::auth))
-        .route("/healthz", get(health::healthz))
-        .route("/metrics", get(health::metrics))
-        .route("/static/daypass.js", get(layout::script))
-        .route("/favicon.ico", get(layout::favicon))
+        .route("/healthz", get(endpoints::health::healthz))
+        .route("/metrics", get(endpoints::health::metrics))
+        .route("/static/daypass.js", get(pages::layout::script))
+        .route("/favicon.ico", get(pages::layout::favicon))
         .route(
             "/discord/interactions",
-            post(discord_endpoint::interactions),
+            post(endpoints::discord::interactions),
         )
-        .route("/slack/interactions", post(slack_endpoint::interactions))
+        .route("/slack/interactions", post(endpoints::slack::interactions))
         .merge(pages)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(ctx.clone());

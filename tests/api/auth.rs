@@ -249,7 +249,9 @@ async fn the_holder_or_an_approver_can_end_a_grant_from_the_web_and_nobody_else(
     let id = make_request(&mut holder, "1h").await;
     let alice = daypass::domain::Email::parse(&app.email("alice")).unwrap();
     let approve = || {
-        daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("1h").unwrap())
+        daypass::access::decisions::Verdict::Approve(
+            daypass::domain::GrantDuration::parse("1h").unwrap(),
+        )
     };
     let g = crate::helpers::decide(&app.ctx, id, &alice, crate::helpers::by_email(), approve())
         .await

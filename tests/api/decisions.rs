@@ -141,7 +141,9 @@ async fn an_approver_never_approves_their_own_request() {
         id,
         &daypass::domain::Email::parse(&alice).unwrap(),
         crate::helpers::by_email(),
-        daypass::decisions::Verdict::Approve(daypass::domain::GrantDuration::parse("1h").unwrap()),
+        daypass::access::decisions::Verdict::Approve(
+            daypass::domain::GrantDuration::parse("1h").unwrap(),
+        ),
     )
     .await
     .expect_err("refused");
@@ -306,9 +308,9 @@ async fn concurrent_decisions_make_exactly_one() {
                 .unwrap();
         tasks.push(tokio::spawn(async move {
             let verdict = if i % 3 == 0 {
-                daypass::decisions::Verdict::Deny(daypass::domain::Reason::default())
+                daypass::access::decisions::Verdict::Deny(daypass::domain::Reason::default())
             } else {
-                daypass::decisions::Verdict::Approve(
+                daypass::access::decisions::Verdict::Approve(
                     daypass::domain::GrantDuration::parse("1h").unwrap(),
                 )
             };
@@ -319,7 +321,7 @@ async fn concurrent_decisions_make_exactly_one() {
     for t in tasks {
         match t.await.unwrap() {
             Ok(_) => ok += 1,
-            Err(daypass::decisions::DecideError::AlreadyDecided(_)) => {}
+            Err(daypass::access::decisions::DecideError::AlreadyDecided(_)) => {}
             Err(e) => panic!("unexpected error: {e}"),
         }
     }

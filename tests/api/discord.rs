@@ -1,9 +1,9 @@
 //! Approving and denying from Discord, with interactions signed exactly as Discord signs them.
 use std::time::Duration;
 
+use daypass::access::requests::NewAccessRequest;
 use daypass::domain::{Email, GrantDuration, Justification};
 use daypass::policy::{evaluate, Access};
-use daypass::requests::NewAccessRequest;
 use ed25519_dalek::{Signer, SigningKey};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -554,7 +554,7 @@ async fn decisions_elsewhere_expiry_and_revoke_edit_the_message_and_remove_stale
         id,
         &Email::parse(&t.app.email("alice")).unwrap(),
         crate::helpers::by_email(),
-        daypass::decisions::Verdict::Approve(GrantDuration::parse("1h").unwrap()),
+        daypass::access::decisions::Verdict::Approve(GrantDuration::parse("1h").unwrap()),
     )
     .await
     .unwrap();
@@ -680,8 +680,8 @@ async fn the_gateway_and_the_endpoint_share_one_handler() {
     let payload = click(&format!("daypass:approve:{id}:15"), ALICE, &message);
     let from_gateway: serenity::all::Interaction =
         serde_json::from_value(payload).expect("a complete payload");
-    let parsed = daypass::discord::gateway::from_gateway(&from_gateway).expect("converted");
-    let response = daypass::discord::interactions::handle(&t.app.ctx, &parsed).await;
+    let parsed = daypass::chat::discord::gateway::from_gateway(&from_gateway).expect("converted");
+    let response = daypass::chat::discord::interactions::handle(&t.app.ctx, &parsed).await;
     let response = serde_json::to_value(&response).unwrap();
     assert_eq!(response["type"], 7);
     let (approved_at, expires_at, _) = t.grant_of(id).await.unwrap();

@@ -128,7 +128,7 @@ host = "vault.test"
 
 #[tokio::test]
 async fn a_quorum_per_group_waits_for_every_group() {
-    use daypass::decisions::{Decided, Verdict};
+    use daypass::access::decisions::{Decided, Verdict};
     use daypass::domain::{Email, GrantDuration};
     let app = TestApp::spawn_with(BASE, QUORUM).await;
     let mut carol = app.signed_in(&app.email("carol")).await;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use daypass::app::App;
 use daypass::clock::Clock;
 use daypass::config::Config;
-use daypass::context::Context;
+use daypass::server::context::Context;
 use rand::Rng;
 use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
@@ -363,13 +363,18 @@ impl TestApp {
     }
 
     /// `who` approves request `id` for `duration`, as from their email link.
-    pub async fn approve(&self, id: i64, who: &str, duration: &str) -> daypass::decisions::Decided {
+    pub async fn approve(
+        &self,
+        id: i64,
+        who: &str,
+        duration: &str,
+    ) -> daypass::access::decisions::Decided {
         decide(
             &self.ctx,
             id,
             &daypass::domain::Email::parse(&self.email(who)).unwrap(),
             by_email(),
-            daypass::decisions::Verdict::Approve(
+            daypass::access::decisions::Verdict::Approve(
                 daypass::domain::GrantDuration::parse(duration).unwrap(),
             ),
         )
@@ -377,8 +382,10 @@ impl TestApp {
         .unwrap()
     }
 
-    pub async fn sweep(&self) -> daypass::scheduler::SweepReport {
-        daypass::jobs::sweep_now(&self.ctx).await.expect("sweep")
+    pub async fn sweep(&self) -> daypass::access::sweep::SweepReport {
+        daypass::server::jobs::sweep_now(&self.ctx)
+            .await
+            .expect("sweep")
     }
 }
 
@@ -647,10 +654,10 @@ pub async fn decide(
     id: i64,
     who: &daypass::domain::Email,
     origin: daypass::store::Origin<'_>,
-    verdict: daypass::decisions::Verdict,
-) -> Result<daypass::decisions::Decided, daypass::decisions::DecideError> {
+    verdict: daypass::access::decisions::Verdict,
+) -> Result<daypass::access::decisions::Decided, daypass::access::decisions::DecideError> {
     let now = ctx.clock.now_ms();
-    daypass::decisions::decide(&ctx.store, &ctx.config, id, who, origin, verdict, now)
+    daypass::access::decisions::decide(&ctx.store, &ctx.config, id, who, origin, verdict, now)
         .await
         .map(|o| ctx.apply(o))
 }
@@ -658,10 +665,10 @@ pub async fn decide(
 /// `requests::create` as the server runs it: at the clock's now, then applied.
 pub async fn create_request(
     ctx: &Context,
-    request: daypass::requests::NewAccessRequest<'_>,
-) -> Result<i64, daypass::requests::RequestError> {
+    request: daypass::access::requests::NewAccessRequest<'_>,
+) -> Result<i64, daypass::access::requests::RequestError> {
     let now = ctx.clock.now_ms();
-    daypass::requests::create(&ctx.store, &ctx.config, &ctx.secret, request, now)
+    daypass::access::requests::create(&ctx.store, &ctx.config, &ctx.secret, request, now)
         .await
         .map(|o| ctx.apply(o))
 }

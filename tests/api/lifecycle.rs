@@ -2,7 +2,7 @@
 use std::time::Duration;
 
 use crate::helpers::decide;
-use daypass::decisions::{DecideError, Verdict};
+use daypass::access::decisions::{DecideError, Verdict};
 use daypass::domain::{Email, GrantDuration, Reason};
 use reqwest::StatusCode;
 
@@ -23,7 +23,7 @@ async fn decide_as(
     id: i64,
     who: &str,
     verdict: Verdict,
-) -> Result<daypass::decisions::Decided, DecideError> {
+) -> Result<daypass::access::decisions::Decided, DecideError> {
     decide(
         &app.ctx,
         id,
@@ -63,7 +63,7 @@ async fn console_request(app: &TestApp, who: &str) -> i64 {
     let justification = daypass::domain::Justification::parse("migration check", true).unwrap();
     crate::helpers::create_request(
         ctx,
-        daypass::requests::NewAccessRequest {
+        daypass::access::requests::NewAccessRequest {
             requester: &requester,
             app: console,
             policy_name: &policy.name,
@@ -516,7 +516,8 @@ async fn discord_shows_the_quorum_and_the_cancellation() {
     let ctx = &t.app.ctx;
     let dave = email(&t.app.email("dave"));
     let now = ctx.clock.now_ms();
-    let cancelled = daypass::requests::cancel(&ctx.store, &ctx.config, id2, &dave, None, now);
+    let cancelled =
+        daypass::access::requests::cancel(&ctx.store, &ctx.config, id2, &dave, None, now);
     ctx.apply(cancelled.await.unwrap());
     let path = format!("/api/v10/channels/555000000000000001/messages/{message2}");
     let edit = t

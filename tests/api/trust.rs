@@ -2,11 +2,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use daypass::access_cache::AccessCache;
+use daypass::access::decisions::{DecideError, Verdict};
 use daypass::clock::Clock;
 use daypass::config::Config;
-use daypass::decisions::{DecideError, Verdict};
 use daypass::domain::{Email, GrantDuration};
+use daypass::server::access_cache::AccessCache;
 use daypass::store::{Origin, Via};
 use reqwest::StatusCode;
 
@@ -479,7 +479,7 @@ async fn a_revoke_is_never_undone_by_the_audit_log_follower() {
             })
         };
         for (who, id) in grants.iter().rev() {
-            let g = daypass::grants::revoke(
+            let g = daypass::access::grants::revoke(
                 &ctx.store,
                 &ctx.config,
                 *id,
@@ -529,7 +529,7 @@ async fn a_session_read_before_a_sign_out_elsewhere_is_not_put_back() {
     let row = app.ctx.store.session(&hash, now).await.unwrap();
     assert!(row.is_some(), "the look-up found the session");
     // Meanwhile the person signs out elsewhere, and this replica follows.
-    daypass::login::logout(&app.ctx.store, &token, Origin::new(Via::Web), now)
+    daypass::identity::login::logout(&app.ctx.store, &token, Origin::new(Via::Web), now)
         .await
         .unwrap()
         .elsewhere();
