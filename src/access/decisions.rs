@@ -1,13 +1,12 @@
 //! Approving and denying: one code path for every channel. The first decision wins.
 use crate::access::change::{Change, Outcome};
+use crate::access::grants;
 use crate::clock::show;
 use crate::config::{Config, Temporary};
 use crate::domain::{Email, GrantDuration, Reason};
 use crate::notify::{self, webhooks, Event};
 use crate::policy;
-use crate::store::{
-    AuditAction, GrantRow, NewAudit, NewGrant, Origin, RequestRow, RequestState, Store, Tx,
-};
+use crate::store::{AuditAction, GrantRow, NewAudit, Origin, RequestRow, RequestState, Store, Tx};
 
 #[derive(Debug, Clone)]
 pub enum Verdict {
@@ -185,26 +184,13 @@ pub async fn decide(
         return Err(DecideError::AlreadyDecided(Box::new(current)));
     };
     let grant = match (duration_ms, decided.extends_grant_id) {
-        (Some(ms), Some(grant_id)) => {
-            // Never past the cap counted from this approval: the schema checks it too.
-            let until = now + ms.min(temporary.max_duration.as_millis());
-            Some(
-                Store::extend_grant(&mut tx, grant_id, now, until)
-                    .await?
-                    .ok_or(DecideError::GrantEnded)?,
-            )
-        }
+        (Some(ms), Some(grant_id)) => Some(
+            grants::extend(&mut tx, grant_id, temporary, ms, now)
+                .await?
+                .ok_or(DecideError::GrantEnded)?,
+        ),
         (Some(ms), None) => {
-            let new = NewGrant {
-                request_id,
-                app_slug: &decided.app_slug,
-                email: decided.requester.as_str(),
-                approved_by: approver.as_str(),
-                approved_at: now,
-                expires_at: now + ms,
-                max_ms: temporary.max_duration.as_millis(),
-            };
-            Some(Store::insert_grant(&mut tx, &new).await?)
+            Some(grants::start(&mut tx, &decided, temporary, approver.as_str(), ms, now).await?)
         }
         (None, _) => None,
     };

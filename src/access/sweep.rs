@@ -1,5 +1,7 @@
-//! Timed work: expire grants and unanswered requests, tell people, forget stale credentials.
+//! Timed work: expire grants and unanswered requests, remind and escalate, forget stale
+//! credentials. The grants' part is `grants::{expire_due, warn_due}`.
 use crate::access::change::{Change, Outcome};
+use crate::access::grants;
 use crate::access::requests::review_links;
 use crate::config::Config;
 use crate::domain::Email;
@@ -30,28 +32,14 @@ pub async fn sweep(
 ) -> sqlx::Result<Outcome<SweepReport>> {
     let mut queued: Vec<Channel> = Vec::new();
     let mut tx = store.begin().await?;
-    let grants_expired = Store::expire_due_grants(&mut tx, now).await?;
-    // Thousands may end in the same second: audit and notify them in batches.
-    let audits: Vec<NewAudit<'_>> = grants_expired
-        .iter()
-        .map(|g| NewAudit {
-            request_id: Some(g.request_id),
-            grant_id: Some(g.id),
-            app_slug: Some(&g.app_slug),
-            subject: Some(g.email.as_str()),
-            duration_ms: Some(g.expires_at - g.extended_at.unwrap_or(g.approved_at)),
-            ..by_the_scheduler(now, AuditAction::GrantExpired)
-        })
-        .collect();
-    queued.extend(webhooks::record(&mut tx, config, &audits, now).await?);
-    let events: Vec<Event<'_>> = grants_expired
-        .iter()
-        .map(|g| Event::GrantEnded {
-            grant: g,
-            app_name: config.app_name(&g.app_slug),
-        })
-        .collect();
-    queued.extend(notify::enqueue_all(&mut tx, config, &events, now).await?);
+    let grants_expired = grants::expire_due(
+        &mut tx,
+        config,
+        |action| by_the_scheduler(now, action),
+        now,
+        &mut queued,
+    )
+    .await?;
     let requests_expired = Store::expire_pending_requests(&mut tx, now).await?;
     for r in &requests_expired {
         let expired = NewAudit {
@@ -69,7 +57,7 @@ pub async fn sweep(
         };
         queued.extend(notify::enqueue(&mut tx, config, event, now).await?);
     }
-    let grants_warned = warn(&mut tx, config, now, &mut queued).await?;
+    let grants_warned = grants::warn_due(&mut tx, config, now, &mut queued).await?;
     let reminders = remind(&mut tx, config, secret, now, &mut queued).await?;
     let escalations = escalate(&mut tx, config, secret, now, &mut queued).await?;
     Store::delete_stale_credentials(&mut tx, now).await?;
@@ -95,34 +83,6 @@ pub async fn sweep(
         escalations,
     };
     Ok(Outcome::new(report, change))
-}
-
-/// Tells holders whose grant ends within `scheduler.warn_before`, once per grant (and once
-/// more after each extension). A grant that was never longer than `warn_before` gets no
-/// warning: its holder learnt the end with the approval, minutes ago.
-async fn warn(
-    tx: &mut Tx,
-    config: &Config,
-    now: i64,
-    queued: &mut Vec<Channel>,
-) -> sqlx::Result<usize> {
-    let before = config.warn_before.as_millis() as i64;
-    let due = Store::warn_due_grants(tx, now, before).await?;
-    let mut warned = 0;
-    for g in due.iter().filter(|g| worth_a_warning(g, before)) {
-        let event = Event::GrantWarning {
-            grant: g,
-            app_name: config.app_name(&g.app_slug),
-        };
-        queued.extend(notify::enqueue(tx, config, event, now).await?);
-        warned += 1;
-    }
-    Ok(warned)
-}
-
-/// Was the grant, as last approved (or extended), longer than the warning period?
-fn worth_a_warning(g: &GrantRow, warn_before_ms: i64) -> bool {
-    g.expires_at - g.extended_at.unwrap_or(g.approved_at) > warn_before_ms
 }
 
 /// Asks the approvers of unanswered requests again, each time waiting twice as long.
