@@ -102,6 +102,7 @@ fn plan(
 /// approval is recorded until enough people who may decide now agree (`policy::tally`); the
 /// shortest chosen duration wins; one deny denies. Approving an extension moves the live grant's
 /// end instead of making a new grant.
+#[tracing::instrument(name = "access", skip_all, fields(request = request_id, person = %approver))]
 pub async fn decide(
     store: &Store,
     config: &Config,
@@ -214,7 +215,7 @@ pub async fn decide(
     };
     queued.extend(notify::enqueue(&mut tx, config, event, now).await?);
     tx.commit().await?;
-    tracing::info!(request = request_id, %approver, via = %origin.via, %action, "request decided");
+    tracing::info!(via = %origin.via, %action, "request decided");
     let change = Change::queued(queued).with_grant(grant.as_ref());
     Ok(Outcome::new(
         Decided {

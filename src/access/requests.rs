@@ -66,6 +66,7 @@ pub async fn review_links(
 
 /// Records the request and queues a review link for each approver. A second submit while one
 /// is pending (a double click) returns the pending request instead of making another.
+#[tracing::instrument(name = "access", skip_all, fields(request = tracing::field::Empty, person = %r.requester, app = %r.app.slug))]
 pub async fn create(
     store: &Store,
     config: &Config,
@@ -85,6 +86,7 @@ pub async fn create(
     if let Some(existing) =
         Store::pending_request_id(&mut tx, r.requester.as_str(), &r.app.slug, now).await?
     {
+        tracing::Span::current().record("request", existing);
         return Ok(Outcome::new(existing, Change::default()));
     }
     let new = NewRequest {
@@ -103,6 +105,7 @@ pub async fn create(
         next_reminder_at: Some(now + config.remind_after(r.temporary).as_millis() as i64),
     };
     let id = Store::insert_request(&mut tx, &new).await?;
+    tracing::Span::current().record("request", id);
     let links = review_links(&mut tx, config, secret, id, &approvers, now).await?;
     let action = if r.extends.is_some() {
         AuditAction::ExtensionRequested
@@ -130,11 +133,12 @@ pub async fn create(
     };
     queued.extend(notify::enqueue(&mut tx, config, event, now).await?);
     tx.commit().await?;
-    tracing::info!(request = id, app = %r.app.slug, requester = %r.requester, extension = r.extends.is_some(), "access requested");
+    tracing::info!(extension = r.extends.is_some(), "access requested");
     Ok(Outcome::new(id, Change::queued(queued)))
 }
 
 /// The requester withdraws a pending request; its approvers are told and its links stop working.
+#[tracing::instrument(name = "access", skip_all, fields(request = id, person = %requester))]
 pub async fn cancel(
     store: &Store,
     config: &Config,
@@ -167,5 +171,6 @@ pub async fn cancel(
     };
     queued.extend(notify::enqueue(&mut tx, config, event, now).await?);
     tx.commit().await?;
+    tracing::info!("request cancelled");
     Ok(Outcome::new(request, Change::queued(queued)))
 }

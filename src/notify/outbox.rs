@@ -67,6 +67,9 @@ pub async fn try_execute_tasks(
 /// died goes out within half a minute from another.
 const LEASE_MS: i64 = 30_000;
 
+/// Delivers one message, in a span that carries the access request it tells of, so that one
+/// filter (`request=ID`) finds its delivery beside the request's own log lines.
+#[tracing::instrument(name = "delivery", skip_all, fields(request = row.request_id, message = row.id, channel = %row.channel))]
 async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
     let result = match row.channel {
         Channel::Email => match serde_json::from_str::<EmailPayload>(&row.payload) {
@@ -105,13 +108,13 @@ async fn deliver(ctx: &Context, row: OutboxRow) -> anyhow::Result<()> {
     match result {
         Ok(()) => {
             ctx.store.mark_sent(row.id, now).await?;
-            tracing::info!(id = row.id, channel = %row.channel, kind = %row.kind, to = %row.recipient, "notification sent");
+            tracing::info!(kind = %row.kind, to = %row.recipient, "notification sent");
         }
         Err(e) => {
             let attempts = row.attempts + 1;
             let retry_at = (!e.permanent && attempts < MAX_ATTEMPTS)
                 .then(|| now + backoff_ms(attempts).max(e.retry_after_ms.unwrap_or(0)));
-            tracing::warn!(id = row.id, channel = %row.channel, to = %row.recipient, attempts, permanent = e.permanent, error = %e.message, "notification not sent");
+            tracing::warn!(to = %row.recipient, attempts, permanent = e.permanent, error = %e.message, "notification not sent");
             let mut tx = ctx.store.begin().await?;
             Store::fail_message(&mut tx, row.id, &e.message, retry_at).await?;
             if retry_at.is_none() {

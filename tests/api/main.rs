@@ -30,6 +30,7 @@ mod properties;
 mod proxies;
 mod refused_forms;
 mod replicas;
+mod request_logs;
 mod requests;
 mod restart;
 mod server;

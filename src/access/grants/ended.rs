@@ -16,6 +16,7 @@ pub enum RevokeError {
 }
 
 /// Revokes grant `id` at `now`: state, audit event and the holder's email commit together.
+#[tracing::instrument(name = "access", skip_all, fields(request = tracing::field::Empty, grant = id, person = by))]
 pub async fn revoke(
     store: &Store,
     config: &Config,
@@ -32,6 +33,7 @@ pub async fn revoke(
             .ok_or(RevokeError::NotFound(id))?;
         return Err(RevokeError::AlreadyEnded(Box::new(existing)));
     };
+    tracing::Span::current().record("request", grant.request_id);
     let audit = NewAudit {
         request_id: Some(grant.request_id),
         grant_id: Some(grant.id),
@@ -48,7 +50,7 @@ pub async fn revoke(
     };
     queued.extend(notify::enqueue(&mut tx, config, event, now).await?);
     tx.commit().await?;
-    tracing::info!(grant = id, by, via = %origin.via, "grant revoked");
+    tracing::info!(via = %origin.via, "grant revoked");
     let change = Change::queued(queued).with_grant(Some(&grant));
     Ok(Outcome::new(grant, change))
 }
