@@ -74,7 +74,7 @@ fn the_compose_file_waits_for_a_healthy_daypass_and_the_image_asks_healthz() {
     let toml: toml::Value = toml::from_str(&repo("config/compose/daypass.toml")).unwrap();
     let listen = toml["server"]["listen"].as_str().unwrap();
     assert_eq!(
-        daypass::cli::healthcheck::target(listen.parse().unwrap()).to_string(),
+        daypass::cli::health::target(listen.parse().unwrap()).to_string(),
         "127.0.0.1:8080"
     );
     assert!(repo("config/compose/Caddyfile").contains("daypass:8080"));

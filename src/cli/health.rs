@@ -11,6 +11,14 @@ use tokio::net::TcpStream;
 pub const TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The address to ask: `listen`, with an unspecified address (0.0.0.0, ::) replaced by loopback.
+/// Asks the server the config describes and prints its answer.
+pub async fn run(config: &crate::config::Config) -> anyhow::Result<()> {
+    let addr = target(config.server.listen);
+    let body = check(addr).await?;
+    println!("{addr}: {body}");
+    Ok(())
+}
+
 pub fn target(listen: SocketAddr) -> SocketAddr {
     match listen.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, listen.port()).into(),
