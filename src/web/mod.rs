@@ -66,10 +66,6 @@ pub fn router(ctx: Arc<Context>) -> FrontDoor {
         )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(ctx.clone(), csrf::layer))
-        .layer(middleware::from_fn_with_state(
-            ctx.clone(),
-            pages::approvals_badge::layer,
-        ))
         .layer(middleware::from_fn(page_headers));
     let routes = Router::new()
         .route("/auth", get(forward_auth::auth))

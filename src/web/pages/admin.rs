@@ -16,11 +16,11 @@ use crate::domain::{duration_text, Email, Reason};
 use crate::identity::login;
 use crate::server::context::Context;
 use crate::store::{AuditAction, AuditEvent, AuditFilter, Origin, RequestState};
-use crate::web::csrf::{CsrfForm, CsrfToken};
+use crate::web::csrf::CsrfForm;
 use crate::web::error::{WebError, WebResult};
 use crate::web::id::Id;
 use crate::web::identity::{identify_or_look_up, peer, ClientIp};
-use crate::web::pages::layout::{csrf_field, signed_in_page, when};
+use crate::web::pages::layout::{csrf_field, page, when, PageHeader};
 
 /// A signed-in administrator.
 pub struct Admin(pub Email);
@@ -42,8 +42,8 @@ impl FromRequestParts<Arc<Context>> for Admin {
 
 pub async fn show(
     State(ctx): State<Arc<Context>>,
-    CsrfToken(csrf): CsrfToken,
-    Admin(me): Admin,
+    Admin(_): Admin,
+    header: PageHeader,
 ) -> WebResult<Html<String>> {
     let now = ctx.clock.now_ms();
     let live = ctx.store.list_grants(true, now, 1000).await?;
@@ -63,7 +63,7 @@ pub async fn show(
                         dt { "Request" } dd { a href=(format!("/requests/{}", g.request_id)) { "#" (g.request_id) } }
                     }
                     form method="post" action=(format!("/admin/grants/{}/revoke", g.id)) {
-                        (csrf_field(&csrf))
+                        (csrf_field(&header.csrf))
                         label for=(format!("reason-{}", g.id)) { "Reason (required, shown to the holder)" }
                         input id=(format!("reason-{}", g.id)) name="reason" required maxlength="1000";
                         button.danger type="submit" { "Revoke" }
@@ -78,7 +78,7 @@ pub async fn show(
                 li {
                     strong { (email) } " · " (n) " session" @if *n != 1 { "s" } " · until " (when(*until))
                     form.inline method="post" action="/admin/sessions/end" {
-                        (csrf_field(&csrf))
+                        (csrf_field(&header.csrf))
                         input type="hidden" name="email" value=(email);
                         button.secondary type="submit" { "Sign out everywhere" }
                     }
@@ -86,7 +86,7 @@ pub async fn show(
             }
         }
     };
-    Ok(signed_in_page("Administration", &me, &csrf, body))
+    Ok(page("Administration", &header, None, body))
 }
 
 #[derive(Deserialize)]
@@ -145,8 +145,8 @@ pub struct RequestsQuery {
 /// `/admin/requests`: requests by state, application and person, each linked to its page.
 pub async fn requests(
     State(ctx): State<Arc<Context>>,
-    CsrfToken(csrf): CsrfToken,
-    Admin(me): Admin,
+    Admin(_): Admin,
+    header: PageHeader,
     Query(q): Query<RequestsQuery>,
 ) -> WebResult<Html<String>> {
     let text = |v: &Option<String>| {
@@ -193,7 +193,7 @@ pub async fn requests(
             }
         }
     };
-    Ok(signed_in_page("Requests", &me, &csrf, body))
+    Ok(page("Requests", &header, None, body))
 }
 
 #[derive(Deserialize, Default)]
@@ -302,8 +302,8 @@ fn download(kind: &'static str, name: &str, body: String) -> Response {
 
 pub async fn audit(
     State(ctx): State<Arc<Context>>,
-    CsrfToken(csrf): CsrfToken,
-    Admin(me): Admin,
+    Admin(_): Admin,
+    header: PageHeader,
     Query(q): Query<AuditQuery>,
 ) -> WebResult<Response> {
     let f = filter(&q)?;
@@ -403,7 +403,7 @@ pub async fn audit(
         }
         @if let Some(q) = older { p { a href=(format!("/admin/audit?{q}")) { "Older events" } } }
     };
-    Ok(signed_in_page("Audit log", &me, &csrf, body).into_response())
+    Ok(page("Audit log", &header, None, body).into_response())
 }
 
 #[cfg(test)]

@@ -13,11 +13,11 @@ use crate::domain::{duration_text, first_choice, presets, Email, GrantDuration, 
 use crate::policy;
 use crate::server::context::Context;
 use crate::store::{AuditAction, Origin};
-use crate::web::csrf::{CsrfForm, CsrfToken};
+use crate::web::csrf::CsrfForm;
 use crate::web::error::{WebError, WebResult};
 use crate::web::id::Id;
 use crate::web::identity::{ClientIp, User};
-use crate::web::pages::layout::{csrf_field, signed_in_page, when};
+use crate::web::pages::layout::{csrf_field, page, when, PageHeader};
 
 /// How many waiting requests the page reads at most.
 const MAX_OPEN: i64 = 500;
@@ -84,8 +84,8 @@ fn item(view: &RequestView, csrf: &str) -> Markup {
 
 pub async fn show(
     State(ctx): State<Arc<Context>>,
-    CsrfToken(csrf): CsrfToken,
     User(me): User,
+    header: PageHeader,
 ) -> WebResult<Html<String>> {
     let waiting = waiting_for(&ctx, &me).await?;
     let decided = ctx.store.decisions_by(me.as_str(), 20).await?;
@@ -94,7 +94,7 @@ pub async fn show(
             p.ok role="status" { "Nothing waits for you." }
         } @else {
             p { (waiting.len()) " waiting for your decision, oldest first." }
-            ul.apps { @for v in &waiting { (item(v, &csrf)) } }
+            ul.apps { @for v in &waiting { (item(v, &header.csrf)) } }
         }
         @if !decided.is_empty() {
             h2 { "Recently decided by you" }
@@ -118,7 +118,7 @@ pub async fn show(
             }
         }
     };
-    Ok(signed_in_page("Approvals", &me, &csrf, body))
+    Ok(page("Approvals", &header, None, body))
 }
 
 #[derive(Deserialize)]

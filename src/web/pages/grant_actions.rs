@@ -16,11 +16,11 @@ use crate::domain::{presets, Reason};
 use crate::policy::{evaluate, may_revoke, Access, Who};
 use crate::server::context::Context;
 use crate::store::{GrantRow, Origin, Store};
-use crate::web::csrf::{CsrfForm, CsrfToken};
+use crate::web::csrf::CsrfForm;
 use crate::web::error::{WebError, WebResult};
 use crate::web::id::Id;
 use crate::web::identity::{local_path, ClientIp, Groups, User};
-use crate::web::pages::layout::{csrf_field, page, Frame};
+use crate::web::pages::layout::{csrf_field, page, PageHeader};
 use crate::web::pages::request::parse_wish;
 
 #[derive(Deserialize)]
@@ -111,7 +111,7 @@ fn extend_page(
     grant: &GrantRow,
     app: &Application,
     t: &Temporary,
-    frame: &Frame<'_>,
+    header: &PageHeader,
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
@@ -121,7 +121,7 @@ fn extend_page(
             time datetime=(rfc3339(grant.expires_at)) { (show(grant.expires_at)) } "." }
         p { "If an approver agrees, access will last the time they choose from their approval (at most " (t.max_duration) ")." }
         form method="post" action=(format!("/grants/{}/extend", grant.id)) {
-            (csrf_field(frame.csrf))
+            (csrf_field(&header.csrf))
             label for="justification" { (t.prompt.as_deref().unwrap_or("Why do you need more time?")) }
             textarea #justification name="justification" required[t.purpose_justification] maxlength="2000" {}
             label for="duration" { "How much more time? (optional)" }
@@ -134,17 +134,17 @@ fn extend_page(
     };
     (
         status,
-        page(&format!("More time on {}", app.name), frame, None, body),
+        page(&format!("More time on {}", app.name), header, None, body),
     )
         .into_response()
 }
 
 pub async fn show_extend(
     State(ctx): State<Arc<Context>>,
-    CsrfToken(csrf): CsrfToken,
     User(me): User,
     Groups(groups): Groups,
     Id(id): Id,
+    header: PageHeader,
 ) -> WebResult<Response> {
     let (grant, app, _, t) = extendable(&ctx, &me, &groups, id).await?;
     if let Some(r) = ctx
@@ -154,35 +154,19 @@ pub async fn show_extend(
     {
         return Ok(Redirect::to(&format!("/requests/{}", r.id)).into_response());
     }
-    let viewer = me.to_string();
-    Ok(extend_page(
-        &grant,
-        app,
-        t,
-        &Frame {
-            viewer: Some(&viewer),
-            csrf: &csrf,
-        },
-        None,
-        StatusCode::OK,
-    ))
+    Ok(extend_page(&grant, app, t, &header, None, StatusCode::OK))
 }
 
 pub async fn submit_extend(
     State(ctx): State<Arc<Context>>,
-    CsrfToken(csrf): CsrfToken,
     User(me): User,
     Groups(groups): Groups,
     ClientIp(ip): ClientIp,
     Id(id): Id,
+    header: PageHeader,
     CsrfForm(form): CsrfForm<ExtendForm>,
 ) -> WebResult<Response> {
     let (grant, app, policy, t) = extendable(&ctx, &me, &groups, id).await?;
-    let viewer = me.to_string();
-    let frame = Frame {
-        viewer: Some(&viewer),
-        csrf: &csrf,
-    };
     let (justification, wished) = match parse_wish(t, &form.justification, &form.duration) {
         Ok(parsed) => parsed,
         Err(m) => {
@@ -190,7 +174,7 @@ pub async fn submit_extend(
                 &grant,
                 app,
                 t,
-                &frame,
+                &header,
                 Some(&m),
                 StatusCode::BAD_REQUEST,
             ))
@@ -217,7 +201,7 @@ pub async fn submit_extend(
             &grant,
             app,
             t,
-            &frame,
+            &header,
             Some(&e.to_string()),
             StatusCode::BAD_REQUEST,
         )),

@@ -9,22 +9,20 @@ use crate::clock::show;
 use crate::config::EmailTransport;
 use crate::policy::{evaluate, Access, Who};
 use crate::server::context::Context;
-use crate::web::csrf::CsrfToken;
 use crate::web::error::WebResult;
-use crate::web::identity::{Groups, Viewer};
-use crate::web::pages::layout::{csrf_field, page, Frame};
+use crate::web::identity::Groups;
+use crate::web::pages::layout::{csrf_field, page, Approvals, PageHeader};
 
 pub async fn home(
     State(ctx): State<Arc<Context>>,
-    CsrfToken(csrf): CsrfToken,
-    Viewer(viewer): Viewer,
+    header: PageHeader,
     Groups(groups): Groups,
 ) -> WebResult<Html<String>> {
     let file_dir = match &ctx.config.email.transport {
         EmailTransport::File { dir } => Some(dir.display().to_string()),
         EmailTransport::Smtp { .. } => None,
     };
-    let Some(me) = viewer else {
+    let Some(me) = &header.viewer else {
         let body = html! {
             p { "daypass lets you reach internal applications for a while, with an approver's OK." }
             p { a.button href="/login" { "Sign in" } }
@@ -33,20 +31,12 @@ pub async fn home(
                     code { (dir) } " and sign-in codes are also printed in daypass's log." }
             }
         };
-        return Ok(page(
-            "Welcome",
-            &Frame {
-                viewer: None,
-                csrf: &csrf,
-            },
-            None,
-            body,
-        ));
+        return Ok(page("Welcome", &header, None, body));
     };
     let now = ctx.clock.now_ms();
     let mut rows = Vec::new();
     for app in &ctx.config.applications {
-        let status = match evaluate(app, Who::new(&me, &groups)) {
+        let status = match evaluate(app, Who::new(me, &groups)) {
             Access::Denied(_) => continue,
             Access::Persistent(_) => html! { span { "You have access." } },
             Access::OnRequest(..) => {
@@ -54,7 +44,7 @@ pub async fn home(
                     html! {
                         span { "Access until " strong { time datetime=(crate::clock::rfc3339(g.expires_at)) { (show(g.expires_at)) } } "." }
                         form.inline method="post" action=(format!("/grants/{}/revoke", g.id)) {
-                            (csrf_field(&csrf))
+                            (csrf_field(&header.csrf))
                             input type="hidden" name="next" value="/";
                             button.secondary type="submit" { "I'm done — end access now" }
                         }
@@ -73,15 +63,16 @@ pub async fn home(
         };
         rows.push(html! { li { strong { (app.name) } " " span.hint { (app.host) } br; (status) } });
     }
-    // An approver learns here what waits for them.
-    let waiting = if ctx.config.decides_anywhere(&me) {
-        Some(
-            crate::web::pages::approvals::waiting_for(&ctx, &me)
+    // An approver learns here what waits for them: the header's count, or (if that failed) the
+    // page's error.
+    let waiting = match header.approvals {
+        Approvals::None => None,
+        Approvals::Waiting(n) => Some(n),
+        Approvals::Uncounted => Some(
+            crate::web::pages::approvals::waiting_for(&ctx, me)
                 .await?
                 .len(),
-        )
-    } else {
-        None
+        ),
     };
     let body = html! {
         @if let Some(n) = waiting {
@@ -97,14 +88,5 @@ pub async fn home(
             p.hint { "Emails are written as .eml files to " code { (dir) } " (no mail server is configured)." }
         }
     };
-    let me = me.to_string();
-    Ok(page(
-        "Your applications",
-        &Frame {
-            viewer: Some(&me),
-            csrf: &csrf,
-        },
-        None,
-        body,
-    ))
+    Ok(page("Your applications", &header, None, body))
 }

@@ -2,6 +2,8 @@
 use axum::response::Html;
 use maud::{html, Markup, DOCTYPE};
 
+use crate::domain::Email;
+
 const STYLE: &str = r#"
 :root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fff;--muted:#595959;--line:#d0d0d0;--accent:#0b57d0;--ok:#1e6b35;--bad:#a4161a}
 @media (prefers-color-scheme:dark){:root{--fg:#eee;--bg:#141414;--muted:#b0b0b0;--line:#444;--accent:#8ab4f8;--ok:#7fd18b;--bad:#ff8a80}}
@@ -19,18 +21,37 @@ ul.apps{list-style:none;padding:0}ul.apps li{border:1px solid var(--line);border
 a.badge{font-weight:600;margin-right:auto;margin-left:1rem}form.inline{display:inline}fieldset{border:1px solid var(--line);border-radius:6px;margin:1rem 0}
 "#;
 
-/// Where the header shows an approver how many requests wait (`approvals_badge` fills it in).
-pub const APPROVALS_MARKER: &str = "<!--daypass:approvals-->";
+/// What a page's header shows: who is looking, the token of their sign-out form, and for an
+/// approver how many requests wait for them. `web::pages::header` reads it from the request.
+pub struct PageHeader {
+    pub viewer: Option<Email>,
+    pub csrf: String,
+    pub approvals: Approvals,
+}
 
-/// Who is looking, and the CSRF token their forms carry.
-pub struct Frame<'a> {
-    pub viewer: Option<&'a str>,
-    pub csrf: &'a str,
+/// The approvals link in the header.
+pub enum Approvals {
+    /// Not an approver (or nobody signed in): no link.
+    None,
+    Waiting(usize),
+    /// An approver whose waiting requests could not be counted: the link without a number.
+    Uncounted,
+}
+
+impl PageHeader {
+    /// A header that shows nobody, for pages with no one to show (sign-in, errors, refusals).
+    pub fn signed_out(csrf: String) -> Self {
+        Self {
+            viewer: None,
+            csrf,
+            approvals: Approvals::None,
+        }
+    }
 }
 
 pub fn page(
     title: &str,
-    frame: &Frame<'_>,
+    header: &PageHeader,
     extra_head: Option<Markup>,
     body: Markup,
 ) -> Html<String> {
@@ -51,12 +72,16 @@ pub fn page(
                 body {
                     header {
                         a.brand href="/" { "daypass" }
-                        @if frame.viewer.is_some() { (maud::PreEscaped(APPROVALS_MARKER)) }
-                        @if let Some(v) = frame.viewer {
+                        @if let Some(v) = &header.viewer {
+                            @match header.approvals {
+                                Approvals::None => {}
+                                Approvals::Waiting(n) => a.badge href="/approvals" { "Approvals (" (n) ")" },
+                                Approvals::Uncounted => a.badge href="/approvals" { "Approvals" },
+                            }
                             span {
                                 span.hint { "Signed in as " (v) " " }
                                 form.inline method="post" action="/logout" {
-                                    input type="hidden" name="csrf" value=(frame.csrf);
+                                    input type="hidden" name="csrf" value=(header.csrf);
                                     button.secondary type="submit" style="margin:0" { "Sign out" }
                                 }
                             }
@@ -70,28 +95,10 @@ pub fn page(
     )
 }
 
-/// A page for a signed-in person (most pages).
-pub fn signed_in_page(
-    title: &str,
-    me: &crate::domain::Email,
-    csrf: &str,
-    body: Markup,
-) -> Html<String> {
-    let viewer = me.to_string();
-    let frame = Frame {
-        viewer: Some(&viewer),
-        csrf,
-    };
-    page(title, &frame, None, body)
-}
-
 pub fn error_page(title: &str, message: &str) -> Html<String> {
     page(
         title,
-        &Frame {
-            viewer: None,
-            csrf: "",
-        },
+        &PageHeader::signed_out(String::new()),
         None,
         html! {
             p.error role="alert" { (message) }
@@ -175,4 +182,46 @@ pub async fn favicon() -> impl axum::response::IntoResponse {
         ],
         ICON,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use maud::html;
+
+    use super::{page, Approvals, PageHeader};
+    use crate::domain::Email;
+
+    fn header_of(viewer: Option<&str>, approvals: Approvals) -> String {
+        let header = PageHeader {
+            viewer: viewer.map(|v| Email::parse(v).expect("an address")),
+            csrf: "t0ken".into(),
+            approvals,
+        };
+        let html = page("Title", &header, None, html! { p { "body" } }).0;
+        let start = html.find("<header>").expect("a header");
+        let end = html.find("</header>").expect("a header's end");
+        html[start..end].to_string()
+    }
+
+    #[test]
+    fn an_approver_sees_how_many_wait_and_nobody_else_sees_the_link() {
+        let approver = header_of(Some("alice@example.com"), Approvals::Waiting(2));
+        assert!(approver.contains("<a class=\"badge\" href=\"/approvals\">Approvals (2)</a>"));
+        assert!(approver.contains("Signed in as alice@example.com"));
+        assert!(
+            approver.contains("value=\"t0ken\""),
+            "the sign-out form's token"
+        );
+
+        let uncounted = header_of(Some("alice@example.com"), Approvals::Uncounted);
+        assert!(uncounted.contains("href=\"/approvals\">Approvals</a>"));
+
+        let requester = header_of(Some("carol@example.com"), Approvals::None);
+        assert!(!requester.contains("/approvals"));
+        assert!(requester.contains("Sign out"));
+
+        let stranger = header_of(None, Approvals::Waiting(2));
+        assert!(!stranger.contains("/approvals"));
+        assert!(!stranger.contains("Sign out"));
+    }
 }

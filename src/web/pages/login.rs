@@ -16,8 +16,8 @@ use crate::store::{Origin, Via};
 use crate::web::cookies;
 use crate::web::csrf::{CsrfForm, CsrfToken};
 use crate::web::error::{WebError, WebResult};
-use crate::web::identity::{local_path, ClientIp, Viewer};
-use crate::web::pages::layout::{csrf_field, page, Frame};
+use crate::web::identity::{local_path, ClientIp};
+use crate::web::pages::layout::{csrf_field, page, PageHeader};
 
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
@@ -41,8 +41,7 @@ pub struct CodeForm {
 
 fn login_form(
     ctx: &Context,
-    csrf: &str,
-    viewer: Option<&str>,
+    header: &PageHeader,
     email: &str,
     next: &str,
     error: Option<&str>,
@@ -60,7 +59,7 @@ fn login_form(
         } @else {
             p { "We will email you a six-digit code." }
             form method="post" action="/login" {
-                (csrf_field(csrf))
+                (csrf_field(&header.csrf))
                 input type="hidden" name="next" value=(next);
                 label for="email" { "Email address" }
                 input #email type="email" name="email" value=(email) autocomplete="email" required autofocus;
@@ -72,13 +71,12 @@ fn login_form(
             }
         }
     };
-    (status, page("Sign in", &Frame { viewer, csrf }, None, body)).into_response()
+    (status, page("Sign in", header, None, body)).into_response()
 }
 
 pub async fn show_login(
     State(ctx): State<Arc<Context>>,
-    CsrfToken(csrf): CsrfToken,
-    Viewer(viewer): Viewer,
+    header: PageHeader,
     Query(q): Query<LoginQuery>,
 ) -> Response {
     if let Some(provider) = &ctx.oidc {
@@ -100,15 +98,7 @@ pub async fn show_login(
         };
     }
     let email = q.email.unwrap_or_default();
-    let viewer = viewer.map(|v| v.to_string());
-    login_form(
-        &ctx,
-        &csrf,
-        viewer.as_deref(),
-        &email,
-        &local_path(q.next.as_deref()),
-        None,
-    )
+    login_form(&ctx, &header, &email, &local_path(q.next.as_deref()), None)
 }
 
 pub async fn submit_login(
@@ -133,8 +123,7 @@ pub async fn submit_login(
         Err(msg) => {
             return Ok(login_form(
                 &ctx,
-                &csrf,
-                None,
+                &PageHeader::signed_out(csrf),
                 &form.email,
                 &next,
                 Some(&msg),
@@ -196,7 +185,12 @@ fn code_form(csrf: &str, next: &str, sent_to: Option<&str>, error: Option<&str>)
     };
     (
         status,
-        page("Enter your code", &Frame { viewer: None, csrf }, None, body),
+        page(
+            "Enter your code",
+            &PageHeader::signed_out(csrf.to_string()),
+            None,
+            body,
+        ),
     )
         .into_response()
 }

@@ -2,8 +2,8 @@
 pub(crate) mod access_notes;
 pub(crate) mod admin;
 pub(crate) mod approvals;
-pub(crate) mod approvals_badge;
 pub(crate) mod grant_actions;
+pub(crate) mod header;
 pub(crate) mod home;
 pub(crate) mod layout;
 pub(crate) mod login;

@@ -4,18 +4,16 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
 use crate::server::context::Context;
-use crate::web::pages::layout::{page, Frame};
+use crate::web::pages::layout::{page, PageHeader};
 
 fn refused(title: &str, body: Markup, back: &str) -> Response {
-    let frame = Frame {
-        viewer: None,
-        csrf: "",
-    };
+    // Refused before any handler ran: nobody to show, no count.
+    let header = PageHeader::signed_out(String::new());
     let body = html! {
         (body)
         p { a.button href=(back) { "Back" } }
     };
-    (StatusCode::FORBIDDEN, page(title, &frame, None, body)).into_response()
+    (StatusCode::FORBIDDEN, page(title, &header, None, body)).into_response()
 }
 
 /// A form posted from another site.

@@ -13,12 +13,12 @@ use crate::domain::{presets, GrantDuration, Justification};
 use crate::policy::{evaluate, Access, Who};
 use crate::server::context::Context;
 use crate::server::rate_limit;
-use crate::web::csrf::{CsrfForm, CsrfToken};
+use crate::web::csrf::CsrfForm;
 use crate::web::error::{WebError, WebResult};
 use crate::web::id::Id;
 use crate::web::identity::{ClientIp, Groups, User};
 use crate::web::pages::access_notes;
-use crate::web::pages::layout::{csrf_field, page, when, Frame};
+use crate::web::pages::layout::{csrf_field, page, when, PageHeader};
 use crate::web::rd;
 
 #[derive(Deserialize, Default)]
@@ -62,19 +62,14 @@ fn continue_link(rd: &Option<String>, app: &Application) -> maud::Markup {
 
 pub async fn show_form(
     State(ctx): State<Arc<Context>>,
-    CsrfToken(csrf): CsrfToken,
     User(me): User,
     Groups(groups): Groups,
     Path(slug): Path<String>,
     Query(q): Query<RdQuery>,
+    header: PageHeader,
 ) -> WebResult<Response> {
     let app = app_for(&ctx, &slug)?;
     let rd = checked_rd(app, q.rd.as_deref())?;
-    let viewer = me.to_string();
-    let frame = Frame {
-        viewer: Some(&viewer),
-        csrf: &csrf,
-    };
     let now = ctx.clock.now_ms();
     let temporary = match evaluate(app, Who::new(&me, &groups)) {
         Access::Denied(_) => {
@@ -85,7 +80,7 @@ pub async fn show_form(
         }
         Access::Persistent(_) => {
             let body = html! { p.ok { "You have access to " (app.name) " at any time." } (continue_link(&rd, app)) };
-            return Ok(page(&app.name, &frame, None, body).into_response());
+            return Ok(page(&app.name, &header, None, body).into_response());
         }
         Access::OnRequest(_, t) => t,
     };
@@ -95,7 +90,7 @@ pub async fn show_form(
             (continue_link(&rd, app))
             @if rd.is_some() { (access_notes::cookie_hint(&ctx, app)) }
         };
-        return Ok(page(&app.name, &frame, None, body).into_response());
+        return Ok(page(&app.name, &header, None, body).into_response());
     }
     if let Some(r) = ctx
         .store
@@ -109,7 +104,7 @@ pub async fn show_form(
     Ok(form_page(
         app,
         temporary,
-        &frame,
+        &header,
         rd.as_deref().unwrap_or(""),
         ("", ""),
         (None, notice),
@@ -122,7 +117,7 @@ pub async fn show_form(
 fn form_page(
     app: &Application,
     t: &Temporary,
-    frame: &Frame<'_>,
+    header: &PageHeader,
     rd: &str,
     (justification, duration): (&str, &str),
     (error, notice): (Option<&str>, Option<Markup>),
@@ -134,7 +129,7 @@ fn form_page(
         @if let Some(n) = notice { (n) }
         p { "Your request goes to the approvers of " strong { (app.name) } ". You can be given up to " (t.max_duration) "." }
         form method="post" action=(format!("/request/{}", app.slug)) {
-            (csrf_field(frame.csrf))
+            (csrf_field(&header.csrf))
             input type="hidden" name="rd" value=(rd);
             label for="justification" { (prompt) }
             textarea #justification name="justification" required[t.purpose_justification] maxlength="2000" { (justification) }
@@ -154,7 +149,7 @@ fn form_page(
         status,
         page(
             &format!("Request access to {}", app.name),
-            frame,
+            header,
             None,
             body,
         ),
@@ -164,11 +159,11 @@ fn form_page(
 
 pub async fn submit(
     State(ctx): State<Arc<Context>>,
-    CsrfToken(csrf): CsrfToken,
     User(me): User,
     Groups(groups): Groups,
     ClientIp(ip): ClientIp,
     Path(slug): Path<String>,
+    header: PageHeader,
     CsrfForm(form): CsrfForm<RequestForm>,
 ) -> WebResult<Response> {
     let app = app_for(&ctx, &slug)?;
@@ -188,16 +183,11 @@ pub async fn submit(
             )))
         }
     };
-    let viewer = me.to_string();
-    let frame = Frame {
-        viewer: Some(&viewer),
-        csrf: &csrf,
-    };
     let invalid = |msg: &str| {
         form_page(
             app,
             temporary,
-            &frame,
+            &header,
             &form.rd,
             (&form.justification, &form.duration),
             (Some(msg), None),

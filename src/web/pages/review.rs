@@ -14,10 +14,10 @@ use crate::domain::{duration_text, first_choice, presets, Email, GrantDuration, 
 use crate::server::context::Context;
 use crate::store::{Origin, RequestState, ReviewTokenRow, Via};
 use crate::tokens;
-use crate::web::csrf::{CsrfForm, CsrfToken};
+use crate::web::csrf::CsrfForm;
 use crate::web::error::{WebError, WebResult};
 use crate::web::identity::{login_url, ClientIp, Viewer};
-use crate::web::pages::layout::{csrf_field, page, Frame};
+use crate::web::pages::layout::{csrf_field, page, PageHeader};
 
 #[derive(Deserialize)]
 pub struct ReviewForm {
@@ -49,9 +49,9 @@ fn wrong_person(approver: &str) -> WebError {
 
 pub async fn show_review(
     State(ctx): State<Arc<Context>>,
-    CsrfToken(csrf): CsrfToken,
     Viewer(viewer): Viewer,
     Path(token): Path<String>,
+    header: PageHeader,
 ) -> WebResult<Response> {
     let row = token_row(&ctx, &token).await?;
     let Some(me) = viewer else {
@@ -63,18 +63,19 @@ pub async fn show_review(
     if me.as_str() != row.approver {
         return Err(wrong_person(&row.approver));
     }
-    render(&ctx, &csrf, &me, &token, &row, None, StatusCode::OK).await
+    render(&ctx, &header, &me, &token, &row, None, StatusCode::OK).await
 }
 
 async fn render(
     ctx: &Context,
-    csrf: &str,
+    header: &PageHeader,
     me: &Email,
     token: &str,
     row: &ReviewTokenRow,
     error: Option<&str>,
     status: StatusCode,
 ) -> WebResult<Response> {
+    let csrf = header.csrf.as_str();
     let view = RequestView::load(&ctx.store, &ctx.config, row.request_id)
         .await?
         .ok_or_else(|| WebError::NotFound(INVALID.into()))?;
@@ -151,29 +152,16 @@ async fn render(
             }
         }
     };
-    let viewer = me.to_string();
     let title = format!("Review: {} → {}", request.requester, app_name);
-    Ok((
-        status,
-        page(
-            &title,
-            &Frame {
-                viewer: Some(&viewer),
-                csrf,
-            },
-            None,
-            body,
-        ),
-    )
-        .into_response())
+    Ok((status, page(&title, header, None, body)).into_response())
 }
 
 pub async fn submit_review(
     State(ctx): State<Arc<Context>>,
-    CsrfToken(csrf): CsrfToken,
     Viewer(viewer): Viewer,
     ClientIp(ip): ClientIp,
     Path(token): Path<String>,
+    header: PageHeader,
     CsrfForm(form): CsrfForm<ReviewForm>,
 ) -> WebResult<Response> {
     let row = token_row(&ctx, &token).await?;
@@ -192,7 +180,7 @@ pub async fn submit_review(
             Err(m) => {
                 return render(
                     &ctx,
-                    &csrf,
+                    &header,
                     &me,
                     &token,
                     &row,
@@ -207,7 +195,7 @@ pub async fn submit_review(
             Err(m) => {
                 return render(
                     &ctx,
-                    &csrf,
+                    &header,
                     &me,
                     &token,
                     &row,
@@ -220,7 +208,7 @@ pub async fn submit_review(
         _ => {
             return render(
                 &ctx,
-                &csrf,
+                &header,
                 &me,
                 &token,
                 &row,
@@ -253,7 +241,7 @@ pub async fn submit_review(
         Err(e @ DecideError::TooLong { .. }) => {
             render(
                 &ctx,
-                &csrf,
+                &header,
                 &me,
                 &token,
                 &row,
@@ -265,7 +253,7 @@ pub async fn submit_review(
         Err(e @ DecideError::AlreadyDecided(_)) => {
             render(
                 &ctx,
-                &csrf,
+                &header,
                 &me,
                 &token,
                 &row,

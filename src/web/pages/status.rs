@@ -14,13 +14,14 @@ use crate::web::csrf::CsrfToken;
 use crate::web::error::{WebError, WebResult};
 use crate::web::id::Id;
 use crate::web::identity::User;
-use crate::web::pages::layout::{csrf_field, page, when, Frame};
+use crate::web::pages::layout::{csrf_field, page, when, PageHeader};
 
 pub async fn status(
     State(ctx): State<Arc<Context>>,
     CsrfToken(csrf): CsrfToken,
     User(me): User,
     Id(id): Id,
+    header: PageHeader,
 ) -> WebResult<Html<String>> {
     let not_found = || WebError::NotFound("There is no such request.".into());
     let view = RequestView::load(&ctx.store, &ctx.config, id)
@@ -107,14 +108,5 @@ pub async fn status(
     let body = html! {
         div #live data-state=(request.state) data-refresh=[pending.then_some("2")] data-onward=[onward] { (inner) }
     };
-    let viewer = me.to_string();
-    Ok(page(
-        &format!("Request #{id}"),
-        &Frame {
-            viewer: Some(&viewer),
-            csrf: &csrf,
-        },
-        head,
-        body,
-    ))
+    Ok(page(&format!("Request #{id}"), &header, head, body))
 }
