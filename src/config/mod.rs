@@ -11,6 +11,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::domain::{Email, GrantDuration};
+use crate::policy::quorum::ApprovalGroup;
 pub use raw::{Decision, DiscordMode, IdentityMode, SlackMode, SmtpTls, TransportKind};
 
 /// A config problem, naming the key that is wrong.
@@ -191,65 +192,6 @@ pub struct OidcConfig {
     pub groups_claim: String,
     /// Empty: any domain.
     pub allowed_email_domains: Vec<String>,
-}
-
-/// One group's share of a quorum: `needed` approvals by its `members`.
-#[derive(Clone, Debug)]
-pub struct ApprovalGroup {
-    pub members: Vec<Email>,
-    pub needed: u32,
-}
-
-/// Can each of `people` be given to one group they belong to so that every group gets its
-/// `needed`? (A person in two groups counts for one of them: two groups need two people.)
-/// Bipartite matching of people to the groups' seats, by augmenting paths; the sizes are tiny.
-pub fn covers(groups: &[ApprovalGroup], people: &[Email]) -> bool {
-    let seats: Vec<usize> = groups
-        .iter()
-        .enumerate()
-        .flat_map(|(g, group)| std::iter::repeat_n(g, group.needed as usize))
-        .collect();
-    let mut taken_by: Vec<Option<usize>> = vec![None; seats.len()];
-    fn place(
-        p: usize,
-        people: &[Email],
-        groups: &[ApprovalGroup],
-        seats: &[usize],
-        taken_by: &mut Vec<Option<usize>>,
-        seen: &mut Vec<bool>,
-    ) -> bool {
-        for (s, &g) in seats.iter().enumerate() {
-            if seen[s] || !groups[g].members.iter().any(|m| m.same_person(&people[p])) {
-                continue;
-            }
-            seen[s] = true;
-            let free = match taken_by[s] {
-                None => true,
-                Some(q) => place(q, people, groups, seats, taken_by, seen),
-            };
-            if free {
-                taken_by[s] = Some(p);
-                return true;
-            }
-        }
-        false
-    }
-    for p in 0..people.len() {
-        let mut seen = vec![false; seats.len()];
-        place(p, people, groups, &seats, &mut taken_by, &mut seen);
-    }
-    taken_by.iter().all(Option::is_some)
-}
-
-/// Could distinct people satisfy every group at all (everyone in them approving)?
-pub fn groups_can_agree(groups: &[ApprovalGroup]) -> bool {
-    let mut everyone: Vec<Email> = Vec::new();
-    for m in groups.iter().flat_map(|g| &g.members) {
-        if !everyone.iter().any(|e| e.same_person(m)) {
-            everyone.push(m.clone());
-        }
-    }
-    covers(groups, &everyone)
 }
 
 /// A group of people: named in policies; its members listed here count for email-code sign-in

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::*;
 use crate::config::raw::*;
 use crate::domain::{parse_duration, Email, GrantDuration};
+use crate::policy::quorum::groups_can_agree;
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
