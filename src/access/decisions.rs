@@ -259,7 +259,7 @@ async fn count_approval(
     }
     let approvals = Store::approvals(&mut **tx, request.id).await?;
     // Only people who may decide under the config as it is now count, each person once.
-    let tally = policy::tally(
+    let tally = policy::tally::tally(
         temporary,
         &request.requester,
         current.escalated_at.is_some(),

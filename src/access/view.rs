@@ -29,7 +29,7 @@ impl RequestView {
             None => store.grant_for_request(request_id).await?,
         };
         let approvals = Store::approvals(store.reader(), request_id).await?;
-        let approvals = crate::policy::counted(config, &request, &approvals);
+        let approvals = crate::policy::tally::counted(config, &request, &approvals);
         let temporary = config
             .temporary(&request.app_slug, &request.policy_name)
             .map(|(_, t)| t.clone());

@@ -1,17 +1,35 @@
 //! Typed, validated configuration: defaults, then the TOML file, then `DAYPASS__SECTION__KEY`.
+//! One file per section holds it as written, as typed, and the checks between the two.
+mod applications;
+mod approvers;
+mod chat;
 pub mod cookie_domain;
+mod email;
 mod env;
-mod raw;
-mod validate;
+mod identity;
+mod policies;
+mod server;
+mod webhooks;
 
-use std::net::SocketAddr;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ipnet::IpNet;
+use serde::Deserialize;
 
-use crate::domain::{Email, GrantDuration};
-pub use raw::{Decision, DiscordMode, IdentityMode, SlackMode, SmtpTls, TransportKind};
+use crate::domain::{parse_duration, Email};
+pub use applications::{host_matches, Application};
+pub use approvers::{Approver, Group};
+pub use chat::{
+    ChatService, DiscordConfig, DiscordMode, Notify, Route, SlackConfig, SlackMode, USER,
+};
+pub use email::{EmailConfig, EmailTransport, SmtpTls, TransportKind};
+pub use identity::{IdentityConfig, IdentityMode, OidcConfig};
+pub use policies::{Decision, Include, Policy, Temporary};
+pub use server::{DatabaseConfig, ServerConfig, TargetHeader};
+pub use webhooks::{Webhook, WEBHOOK_EVENTS};
+
+type Result<T, E = ConfigError> = std::result::Result<T, E>;
 
 /// A config problem, naming the key that is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -51,79 +69,6 @@ pub struct Config {
     pub groups: Vec<Group>,
 }
 
-/// A receiver of events: every state change it subscribed to is POSTed to `url` as JSON,
-/// signed with its secret.
-#[derive(Clone, Debug)]
-pub struct Webhook {
-    pub url: url::Url,
-    pub secret: SecretSource,
-    /// The event types it takes (`request.approved`, …); empty: all of them.
-    pub events: Vec<String>,
-}
-
-impl Webhook {
-    pub fn wants(&self, event: &str) -> bool {
-        self.events.is_empty() || self.events.iter().any(|e| e == event)
-    }
-}
-
-/// The event types webhooks can take, one per kind of state change.
-pub const WEBHOOK_EVENTS: &[&str] = &[
-    "request.created",
-    "request.approved",
-    "request.denied",
-    "request.cancelled",
-    "request.expired",
-    "request.escalated",
-    "approval.recorded",
-    "extension.requested",
-    "grant.extended",
-    "grant.revoked",
-    "grant.expired",
-];
-
-#[derive(Clone, Debug)]
-pub struct ServerConfig {
-    pub listen: SocketAddr,
-    pub public_url: url::Url,
-    pub secret: SecretSource,
-    pub request_ttl: Duration,
-    pub session_ttl: Duration,
-    pub cookie_domain: Option<String>,
-    /// The proxies whose `X-Forwarded-For` / `Forwarded` daypass believes for the client's
-    /// address, and whose identity header it believes in header mode.
-    pub trusted_proxies: Vec<IpNet>,
-    /// The one forwarded header `/auth` reads to learn which application is being opened.
-    pub target_header: TargetHeader,
-}
-
-/// Which header names the protected host on `/auth`. Only the chosen one is read; any other that
-/// names a different host makes the answer 403.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TargetHeader {
-    /// `X-Forwarded-Host` (with `X-Forwarded-Uri` and `X-Forwarded-Proto`): nginx as shipped,
-    /// Caddy's `forward_auth`, Traefik's `ForwardAuth`.
-    ForwardedHost,
-    /// `X-Original-URL`: the Kubernetes ingress-nginx controller.
-    OriginalUrl,
-}
-
-impl ServerConfig {
-    /// Is `ip` one of the configured proxies?
-    pub fn is_trusted_proxy(&self, ip: std::net::IpAddr) -> bool {
-        crate::client_addr::is_trusted(&self.trusted_proxies, ip)
-    }
-
-    /// `public_url` without a trailing slash, ready to have a path appended.
-    pub fn origin(&self) -> String {
-        self.public_url.as_str().trim_end_matches('/').to_string()
-    }
-
-    pub fn secure_cookies(&self) -> bool {
-        self.public_url.scheme() == "https"
-    }
-}
-
 /// Where a secret comes from: an environment variable, or a file. Never the config itself.
 #[derive(Clone, Debug)]
 pub struct SecretSource {
@@ -145,281 +90,34 @@ impl SecretSource {
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct DatabaseConfig {
-    pub url: String,
-}
-
-impl DatabaseConfig {
-    /// The SQLite file's path, for `sqlite://path` URLs.
-    pub fn path(&self) -> Option<PathBuf> {
-        let rest = self
-            .url
-            .strip_prefix("sqlite://")
-            .or_else(|| self.url.strip_prefix("sqlite:"))?;
-        let rest = rest.split('?').next().unwrap_or(rest);
-        (!rest.is_empty() && rest != ":memory:").then(|| PathBuf::from(rest))
-    }
-
-    /// The folder daypass keeps its generated files in (beside the database).
-    pub fn data_dir(&self) -> PathBuf {
-        self.path()
-            .and_then(|p| p.parent().map(Path::to_path_buf))
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or_else(|| PathBuf::from("data"))
-    }
-}
-
-#[derive(Clone, Debug)]
-pub enum IdentityConfig {
-    EmailCode,
-    /// Trust `header` (and `groups_header`) from `server.trusted_proxies`.
-    Header {
-        header: String,
-        groups_header: Option<String>,
-    },
-    /// Sign in with an OpenID provider.
-    Oidc(OidcConfig),
-}
-
-#[derive(Clone, Debug)]
-pub struct OidcConfig {
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret: SecretSource,
-    pub scopes: Vec<String>,
-    pub groups_claim: String,
-    /// Empty: any domain.
-    pub allowed_email_domains: Vec<String>,
-}
-
-/// One group's share of a quorum: `needed` approvals by its `members`.
-#[derive(Clone, Debug)]
-pub struct ApprovalGroup {
-    pub members: Vec<Email>,
-    pub needed: u32,
-}
-
-/// Can each of `people` be given to one group they belong to so that every group gets its
-/// `needed`? (A person in two groups counts for one of them: two groups need two people.)
-/// Bipartite matching of people to the groups' seats, by augmenting paths; the sizes are tiny.
-pub fn covers(groups: &[ApprovalGroup], people: &[Email]) -> bool {
-    let seats: Vec<usize> = groups
-        .iter()
-        .enumerate()
-        .flat_map(|(g, group)| std::iter::repeat_n(g, group.needed as usize))
-        .collect();
-    let mut taken_by: Vec<Option<usize>> = vec![None; seats.len()];
-    fn place(
-        p: usize,
-        people: &[Email],
-        groups: &[ApprovalGroup],
-        seats: &[usize],
-        taken_by: &mut Vec<Option<usize>>,
-        seen: &mut Vec<bool>,
-    ) -> bool {
-        for (s, &g) in seats.iter().enumerate() {
-            if seen[s] || !groups[g].members.iter().any(|m| m.same_person(&people[p])) {
-                continue;
-            }
-            seen[s] = true;
-            let free = match taken_by[s] {
-                None => true,
-                Some(q) => place(q, people, groups, seats, taken_by, seen),
-            };
-            if free {
-                taken_by[s] = Some(p);
-                return true;
-            }
-        }
-        false
-    }
-    for p in 0..people.len() {
-        let mut seen = vec![false; seats.len()];
-        place(p, people, groups, &seats, &mut taken_by, &mut seen);
-    }
-    taken_by.iter().all(Option::is_some)
-}
-
-/// Could distinct people satisfy every group at all (everyone in them approving)?
-pub fn groups_can_agree(groups: &[ApprovalGroup]) -> bool {
-    let mut everyone: Vec<Email> = Vec::new();
-    for m in groups.iter().flat_map(|g| &g.members) {
-        if !everyone.iter().any(|e| e.same_person(m)) {
-            everyone.push(m.clone());
-        }
-    }
-    covers(groups, &everyone)
-}
-
-/// A group of people: named in policies; its members listed here count for email-code sign-in
-/// (the identity provider's claim or the proxy's header says who is in it otherwise, too).
-#[derive(Clone, Debug)]
-pub struct Group {
-    pub name: String,
-    pub members: Vec<Email>,
-}
-
-#[derive(Clone, Debug)]
-pub struct EmailConfig {
-    pub from: lettre::message::Mailbox,
-    pub transport: EmailTransport,
-}
-
-#[derive(Clone, Debug)]
-pub enum EmailTransport {
-    Smtp {
-        host: String,
-        port: u16,
-        tls: SmtpTls,
-        username: SecretSource,
-        password: SecretSource,
-    },
-    File {
-        dir: PathBuf,
-    },
-}
-
-#[derive(Clone, Debug)]
-pub struct DiscordConfig {
-    pub enabled: bool,
-    /// `channel_id` as a route, where nothing more specific is named.
-    pub default_route: Route,
-    pub token: SecretSource,
-    pub public_key: String,
-    pub channel_id: String,
-    pub mode: DiscordMode,
-    pub api_base: String,
-}
-
-#[derive(Clone, Debug)]
-pub struct SlackConfig {
-    pub enabled: bool,
-    /// `channel_id` as a route, where nothing more specific is named.
-    pub default_route: Route,
-    pub bot_token: SecretSource,
-    pub signing_secret: SecretSource,
-    pub channel_id: String,
-    pub mode: SlackMode,
-    /// The app-level token (`xapp-…`, scope `connections:write`) that opens Socket Mode.
-    pub app_token: SecretSource,
-    /// Slack's Web API, `https://slack.com/api` (tests point it at a stand-in).
-    pub api_base: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Approver {
-    pub email: Email,
-    pub discord_id: Option<String>,
-    /// A Slack user id such as `U0123ABCD`: how daypass knows who clicked in Slack.
-    pub slack_id: Option<String>,
-}
-
-#[derive(Clone, Debug)]
-pub struct Application {
-    pub slug: String,
-    pub name: String,
-    /// Lower-cased `host` or `host:port`.
-    pub host: String,
-    pub notify: Notify,
-    pub policies: Vec<Policy>,
-}
-
-/// The chat services a request can be shown in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChatService {
-    Discord,
-    Slack,
-}
-
-/// Where one chat service shows requests.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Route {
-    /// As the level above says (the application, then the service's `channel_id`).
-    #[default]
-    Inherit,
-    /// Not in this service (email only, if no other).
-    Off,
-    Channel(String),
-    /// In each approver's direct messages (those who may decide, by their chat user id).
-    Approvers,
-}
-
-/// A message's target is a chat channel's id, or this prefix and a user id for that person's
-/// direct messages.
-pub const USER: &str = "user:";
-
-/// `notify` of an application or a policy.
-#[derive(Clone, Debug, Default)]
-pub struct Notify {
-    pub discord: Route,
-    pub slack: Route,
-}
-
-impl Notify {
-    pub fn route(&self, service: ChatService) -> &Route {
-        match service {
-            ChatService::Discord => &self.discord,
-            ChatService::Slack => &self.slack,
-        }
-    }
-}
-
-impl Application {
-    /// Does `authority` (from `X-Forwarded-Host` or a URL) name this application?
-    pub fn matches_host(&self, authority: &str) -> bool {
-        host_matches(&self.host, authority)
-    }
-}
-
-/// `grafana.example.com` matches `grafana.example.com` and `grafana.example.com:443`
-/// style authorities only when the configured host names no port; a configured port must match.
-pub fn host_matches(configured: &str, authority: &str) -> bool {
-    let authority = authority.trim();
-    if configured.contains(':') {
-        return authority.eq_ignore_ascii_case(configured);
-    }
-    let host = match authority.rsplit_once(':') {
-        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
-        _ => authority,
-    };
-    host.eq_ignore_ascii_case(configured)
-}
-
-#[derive(Clone, Debug)]
-pub struct Policy {
-    pub name: String,
-    pub decision: Decision,
-    /// Any of its matchers.
-    pub include: Include,
-    /// Every one of its matchers (every group listed).
-    pub require: Option<Include>,
-    /// None of its matchers.
-    pub exclude: Option<Include>,
-    pub temporary: Option<Temporary>,
-    pub notify: Notify,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct Include {
-    pub emails: Vec<Email>,
-    pub email_domains: Vec<String>,
-    pub everyone: bool,
-    pub groups: Vec<String>,
-}
-
-#[derive(Clone, Debug)]
-pub struct Temporary {
-    pub approvers: Vec<Email>,
-    pub max_duration: GrantDuration,
-    pub purpose_justification: bool,
-    pub prompt: Option<String>,
-    pub approvals_needed: u32,
-    /// A quorum per group (empty: none); `approvers` holds all their members too.
-    pub approval_groups: Vec<ApprovalGroup>,
-    pub remind_after: Option<Duration>,
-    pub escalate_after: Option<Duration>,
-    pub escalate_to: Vec<Email>,
+/// The file as written; each section checks its own part into `Config`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    pub server: server::RawServer,
+    #[serde(default)]
+    pub database: server::RawDatabase,
+    #[serde(default)]
+    pub identity: identity::RawIdentity,
+    #[serde(default)]
+    pub email: email::RawEmail,
+    #[serde(default)]
+    pub discord: chat::RawDiscord,
+    #[serde(default)]
+    pub slack: chat::RawSlack,
+    #[serde(default)]
+    pub scheduler: server::RawScheduler,
+    #[serde(default)]
+    pub approvers: Vec<approvers::RawApprover>,
+    #[serde(default)]
+    pub applications: Vec<applications::RawApplication>,
+    #[serde(default)]
+    pub webhooks: Vec<webhooks::RawWebhook>,
+    #[serde(default)]
+    pub admins: Vec<approvers::RawAdmin>,
+    #[serde(default)]
+    pub groups: Vec<approvers::RawGroup>,
 }
 
 impl Config {
@@ -442,14 +140,14 @@ impl Config {
         let mut value: toml::Value = toml::from_str(text)
             .map_err(|e| ConfigError::new("config", format!("not valid TOML: {}", e.message())))?;
         env::apply_overrides(&mut value, env)?;
-        let raw: raw::RawConfig = serde_path_to_error::deserialize(value).map_err(|e| {
+        let raw: RawConfig = serde_path_to_error::deserialize(value).map_err(|e| {
             let key = e.path().to_string();
             ConfigError::new(
                 if key == "." { "config".into() } else { key },
                 e.into_inner().to_string(),
             )
         })?;
-        validate::validate(raw)
+        validate(raw)
     }
 
     pub fn application(&self, slug: &str) -> Option<&Application> {
@@ -572,4 +270,67 @@ impl Config {
                 .filter_map(|p| p.temporary.as_ref())
                 .any(|t| t.approvers.contains(email) || t.escalate_to.contains(email))
     }
+}
+
+/// Turns the file as written into a `Config`, naming the exact key of the first problem.
+fn validate(raw: RawConfig) -> Result<Config> {
+    let server = server::server(raw.server)?;
+    let approvers = approvers::approvers(raw.approvers)?;
+    let known: HashSet<&Email> = approvers.iter().map(|a| &a.email).collect();
+    let groups = approvers::groups(&raw.groups)?;
+    let applications = applications::applications(raw.applications, &known, &groups)?;
+    cookie_domain::check(&server, &applications)?;
+    let config = Config {
+        server,
+        database: server::database(raw.database)?,
+        identity: identity::identity(raw.identity)?,
+        email: email::email(raw.email)?,
+        discord: chat::discord(raw.discord, &approvers)?,
+        slack: chat::slack(raw.slack, &approvers)?,
+        sweep_every: positive("scheduler.sweep_every", &raw.scheduler.sweep_every)?,
+        warn_before: positive("scheduler.warn_before", &raw.scheduler.warn_before)?,
+        remind_after: positive("scheduler.remind_after", &raw.scheduler.remind_after)?,
+        approvers,
+        applications,
+        webhooks: webhooks::webhooks(raw.webhooks)?,
+        admins: approvers::admins(&raw.admins)?,
+        groups: groups.clone(),
+    };
+    chat::routes_reach_enabled_services(&config)?;
+    Ok(config)
+}
+
+fn positive(key: &str, value: &str) -> Result<Duration> {
+    let d = parse_duration(value).map_err(|m| ConfigError::new(key, m))?;
+    if d.is_zero() {
+        return Err(ConfigError::new(key, "must be longer than zero"));
+    }
+    Ok(d)
+}
+
+fn secret(env: String, file: Option<String>) -> SecretSource {
+    SecretSource {
+        env,
+        file: file.map(PathBuf::from),
+    }
+}
+
+fn emails(key: &str, list: &[String]) -> Result<Vec<Email>> {
+    list.iter()
+        .enumerate()
+        .map(|(i, e)| Email::parse(e).map_err(|m| ConfigError::new(format!("{key}[{i}]"), m)))
+        .collect()
+}
+
+fn is_snowflake(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 20 && s.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Slack's ids: a capital letter, then capitals and digits (`C0123ABCD`, `U0123ABCD`).
+fn is_slack_id(s: &str) -> bool {
+    s.len() >= 3
+        && s.len() <= 24
+        && s.starts_with(|c: char| c.is_ascii_uppercase())
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
