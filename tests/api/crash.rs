@@ -265,13 +265,22 @@ async fn a_sigkill_mid_stream_loses_nothing_acknowledged_and_sends_every_queued_
         .fetch_one(&db)
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let mails: Vec<crate::maildev::Mail> = crate::maildev::shared()
-        .all()
-        .await
-        .into_iter()
-        .filter(|m| m.to.iter().any(|a| a.address.contains(&tag)))
-        .collect();
+    // Sent means the SMTP server took it; maildev may list it a moment later.
+    let ours = || async {
+        crate::maildev::shared()
+            .all()
+            .await
+            .into_iter()
+            .filter(|m| m.to.iter().any(|a| a.address.contains(&tag)))
+            .collect::<Vec<crate::maildev::Mail>>()
+    };
+    crate::helpers::eventually(
+        Duration::from_secs(15),
+        "maildev lists every mail sent",
+        || async { ours().await.len() as i64 >= queued },
+    )
+    .await;
+    let mails = ours().await;
     let ids: HashSet<String> = mails
         .iter()
         .filter_map(|m| m.headers["message-id"].as_str().map(str::to_string))

@@ -298,7 +298,7 @@ async fn the_holder_is_warned_once_before_the_end_even_across_a_restart() {
         0,
         "not again after a restart"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.drain().await;
     let warnings = app
         .mail()
         .to(&carol)
