@@ -530,15 +530,7 @@ async fn the_replicas_profile_keeps_the_app_open_through_caddy_when_a_replica_di
     let (carol, alice) = (sessions[0].clone(), sessions[1].clone());
     let mut on_a = crate::helpers::Browser::new(&a.url());
     on_a.cookies.insert("daypass_session".into(), carol.clone());
-    let res = on_a
-        .submit(
-            "/request/demo",
-            "/request/demo",
-            &[("justification", "check the demo"), ("duration", "1h")],
-        )
-        .await;
-    assert_eq!(res.status, reqwest::StatusCode::SEE_OTHER, "{}", res.body);
-    let id = res.request_id();
+    let id = crate::requests::request_for(&mut on_a, "demo", "check the demo", "1h").await;
     let mut alice_on_a = crate::helpers::Browser::new(&a.url());
     alice_on_a.cookies.insert("daypass_session".into(), alice);
     let res = alice_on_a

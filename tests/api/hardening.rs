@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::discord::{click, DiscordTest};
 use crate::helpers::{review_path, TestApp, BASE};
-use crate::requests::make_request;
+use crate::requests::{file_request, make_request};
 use crate::smtp_fakes::{rejecting_smtp, SmtpSwitch};
 
 /// Everything the database holds: the SQLite files as they are on disk, or on PostgreSQL every
@@ -283,19 +283,7 @@ async fn html_script_and_odd_unicode_are_shown_as_text_in_pages_emails_and_disco
     let app = &t.app;
     let nasty = "<script>alert(1)</script> <img src=x onerror=alert(2)> \u{202e}evil\u{202c} 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 \"q\" & 'a' **b** @here";
     let mut carol = app.signed_in(&app.email("carol")).await;
-    let res = carol
-        .submit(
-            "/request/grafana",
-            "/request/grafana",
-            &[("justification", nasty)],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
-    let id: i64 = res
-        .location()
-        .trim_start_matches("/requests/")
-        .parse()
-        .unwrap();
+    let id = file_request(&mut carol, "/request/grafana", &[("justification", nasty)]).await;
     let status_page = carol.open(&format!("/requests/{id}")).await;
     let mail = app
         .mail()
