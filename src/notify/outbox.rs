@@ -62,6 +62,18 @@ pub async fn try_execute_tasks(
     })
 }
 
+/// Delivers every message of every channel that is due now, as the workers would next, and
+/// returns how many it tried: for callers (tests, above all) that must know nothing due is left.
+pub async fn deliver_due_now(ctx: &Context) -> anyhow::Result<usize> {
+    let mut tried = 0;
+    for &channel in Channel::ALL {
+        while let ExecutionOutcome::Worked(n) = try_execute_tasks(ctx, channel).await? {
+            tried += n;
+        }
+    }
+    Ok(tried)
+}
+
 /// How long a claimed message is this worker's alone: longer than any one delivery may take
 /// (every client gives up within 15 s), short enough that a message claimed by a replica that
 /// died goes out within half a minute from another.

@@ -2,7 +2,7 @@
 use reqwest::StatusCode;
 
 use crate::helpers::TestApp;
-use crate::requests::make_request;
+use crate::requests::{make_request, request_for};
 
 /// The request ids listed as waiting on an `/approvals` page, in order.
 fn listed(body: &str) -> Vec<i64> {
@@ -20,14 +20,7 @@ async fn an_approver_sees_exactly_what_they_may_decide_now_oldest_first() {
     let mut alice = app.signed_in(&app.email("alice")).await;
     let alices = make_request(&mut alice, "1h").await;
     let mut dave = app.signed_in(&app.email("dave")).await;
-    let console = dave
-        .submit(
-            "/request/console",
-            "/request/console",
-            &[("justification", "INC-8"), ("duration", "1h")],
-        )
-        .await
-        .request_id();
+    let console = request_for(&mut dave, "console", "INC-8", "1h").await;
 
     let home = alice.open("/").await;
     assert!(

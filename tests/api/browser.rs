@@ -1,61 +1,39 @@
 //! The pages in a real headless Chromium (Debian's chromium + chromium-driver): the whole
 //! journey as a requester and an approver click it, deny and expiry, on a phone-sized screen
 //! and without JavaScript. Screenshots of each page go to target/screenshots/.
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use tokio::process::{Child, Command};
 
 use crate::helpers::{review_path, wait_for_new_code, TestApp};
+use crate::procs::{free_port, Proc};
 
+/// chromedriver, in a process group of its own with the Chromium it starts: a test that fails
+/// mid-way still stops them all.
 pub struct Driver {
-    _child: Child,
+    _process: Proc,
     port: u16,
 }
 
-/// chromedriver runs in a process group of its own with the Chromium it starts: a test that
-/// fails mid-way still stops them all.
-impl Drop for Driver {
-    fn drop(&mut self) {
-        if let Some(pid) = self._child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
-
 pub async fn chromedriver() -> Driver {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let binary = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
         .into_iter()
         .find(|p| std::path::Path::new(p).exists())
         .expect("chromedriver is not installed: scripts/test.sh installs it (apt-get install chromium chromium-driver)");
-    let child = Command::new(binary)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .process_group(0)
-        .spawn()
-        .expect("start chromedriver");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut process = Proc::spawn_group(
+        "chromedriver",
+        Command::new(binary)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    process.wait_for_port(port, Duration::from_secs(20)).await;
     Driver {
-        _child: child,
+        _process: process,
         port,
     }
 }

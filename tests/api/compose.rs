@@ -12,13 +12,14 @@ use axum::http::HeaderMap;
 use axum::response::Html;
 use axum::Router;
 use fantoccini::Client;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 use crate::browser::{browser, chromedriver, click, fill, shot, text, wait_for_text, Driver};
-use crate::daypass_process::{free_port, DaypassProcess};
+use crate::daypass_process::DaypassProcess;
 use crate::firefox::{firefox, geckodriver, GeckoDriver};
 use crate::helpers::{new_tag, review_path};
 use crate::maildev;
+use crate::procs::{free_port, Proc};
 
 fn repo(path: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
@@ -69,7 +70,7 @@ async fn upstream() -> Upstream {
 /// Caddy with the shipped compose Caddyfile: the upstreams (`daypass:8080`, `whoami:80`)
 /// rewritten to loopback, the listen port 8000 to a free one, and the admin endpoint (a fixed
 /// port on the host, private inside a container) off.
-async fn start_caddy(dir: &Path, port: u16, daypass: u16, app: u16) -> Child {
+async fn start_caddy(dir: &Path, port: u16, daypass: u16, app: u16) -> Proc {
     let shipped = repo("config/compose/Caddyfile");
     let conf = rewrite(&shipped, "daypass:8080", &format!("127.0.0.1:{daypass}"));
     let conf = rewrite(&conf, "whoami:80", &format!("127.0.0.1:{app}"));
@@ -77,7 +78,7 @@ async fn start_caddy(dir: &Path, port: u16, daypass: u16, app: u16) -> Child {
 }
 
 /// Caddy with `conf` (a shipped Caddyfile with its upstreams rewritten), on `port`.
-async fn run_caddy(dir: &Path, conf: &str, port: u16) -> Child {
+async fn run_caddy(dir: &Path, conf: &str, port: u16) -> Proc {
     let conf = rewrite(conf, ":8000 {", &format!(":{port} {{"));
     let conf = rewrite(
         &conf,
@@ -86,33 +87,20 @@ async fn run_caddy(dir: &Path, conf: &str, port: u16) -> Child {
     );
     let file = dir.join("Caddyfile");
     std::fs::write(&file, conf).unwrap();
-    let mut child = Command::new("/usr/bin/caddy")
-        .args(["run", "--adapter", "caddyfile", "--config"])
-        .arg(&file)
-        .env("HOME", dir)
-        .env("XDG_DATA_HOME", dir.join("xdg-data"))
-        .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start caddy: scripts/test.sh installs it (apt-get install caddy)");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("caddy exited early: {status}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "caddy did not listen within 15 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    child
+    let mut caddy = Proc::spawn(
+        "caddy (scripts/test.sh installs it: apt-get install caddy)",
+        std::process::Command::new("/usr/bin/caddy")
+            .args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(&file)
+            .env("HOME", dir)
+            .env("XDG_DATA_HOME", dir.join("xdg-data"))
+            .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    caddy.wait_for_port(port, Duration::from_secs(15)).await;
+    caddy
 }
 
 /// The newest login code mailed to `email` after its first `before` mails.
@@ -542,15 +530,7 @@ async fn the_replicas_profile_keeps_the_app_open_through_caddy_when_a_replica_di
     let (carol, alice) = (sessions[0].clone(), sessions[1].clone());
     let mut on_a = crate::helpers::Browser::new(&a.url());
     on_a.cookies.insert("daypass_session".into(), carol.clone());
-    let res = on_a
-        .submit(
-            "/request/demo",
-            "/request/demo",
-            &[("justification", "check the demo"), ("duration", "1h")],
-        )
-        .await;
-    assert_eq!(res.status, reqwest::StatusCode::SEE_OTHER, "{}", res.body);
-    let id = res.request_id();
+    let id = crate::requests::request_for(&mut on_a, "demo", "check the demo", "1h").await;
     let mut alice_on_a = crate::helpers::Browser::new(&a.url());
     alice_on_a.cookies.insert("daypass_session".into(), alice);
     let res = alice_on_a

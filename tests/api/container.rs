@@ -8,8 +8,8 @@ use axum::Router;
 use serde_yaml::Value;
 use tokio::process::Command;
 
-use crate::daypass_process::free_port;
 use crate::helpers::TestApp;
+use crate::procs::free_port;
 
 fn repo(path: &str) -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))

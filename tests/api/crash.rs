@@ -2,47 +2,29 @@
 //! database afterwards, the database is intact, and every queued email goes out once.
 use std::collections::HashSet;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signer, SigningKey};
 
 use crate::fake_discord::FakeDiscord;
+use crate::procs::{free_port, Proc};
 use crate::smtp_fakes::SmtpSwitch;
 
 const SEED: [u8; 32] = [7; 32];
 
-struct Server {
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start(config: &std::path::Path, smtp_port: u16) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_daypass"))
-        .args(["--config", config.to_str().unwrap(), "serve"])
-        .env("DAYPASS__EMAIL__PORT", smtp_port.to_string())
-        .env("DAYPASS_LOG_LEVEL", "warn")
-        .envs(crate::helpers::secret_env(config.parent().unwrap()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Server { child }
+async fn start(config: &std::path::Path, smtp_port: u16) -> Proc {
+    Proc::spawn(
+        "daypass",
+        Command::new(env!("CARGO_BIN_EXE_daypass"))
+            .args(["--config", config.to_str().unwrap(), "serve"])
+            .env("DAYPASS__EMAIL__PORT", smtp_port.to_string())
+            .env("DAYPASS_LOG_LEVEL", "warn")
+            .envs(crate::helpers::secret_env(config.parent().unwrap()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
 }
 
 async fn wait_ready(url: &str) {
@@ -226,8 +208,7 @@ async fn a_sigkill_mid_stream_loses_nothing_acknowledged_and_sends_every_queued_
         assert!(Instant::now() < deadline, "the load never got going");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    server.child.kill().unwrap();
-    let status = server.child.wait().unwrap();
+    let status = server.kill();
     assert_eq!(status.signal(), Some(9), "daypass was killed, not stopped");
     for w in workers {
         let _ = w.await;
@@ -284,13 +265,22 @@ async fn a_sigkill_mid_stream_loses_nothing_acknowledged_and_sends_every_queued_
         .fetch_one(&db)
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let mails: Vec<crate::maildev::Mail> = crate::maildev::shared()
-        .all()
-        .await
-        .into_iter()
-        .filter(|m| m.to.iter().any(|a| a.address.contains(&tag)))
-        .collect();
+    // Sent means the SMTP server took it; maildev may list it a moment later.
+    let ours = || async {
+        crate::maildev::shared()
+            .all()
+            .await
+            .into_iter()
+            .filter(|m| m.to.iter().any(|a| a.address.contains(&tag)))
+            .collect::<Vec<crate::maildev::Mail>>()
+    };
+    crate::helpers::eventually(
+        Duration::from_secs(15),
+        "maildev lists every mail sent",
+        || async { ours().await.len() as i64 >= queued },
+    )
+    .await;
+    let mails = ours().await;
     let ids: HashSet<String> = mails
         .iter()
         .filter_map(|m| m.headers["message-id"].as_str().map(str::to_string))

@@ -1,22 +1,17 @@
 //! The `daypass` binary run as an operator runs it (`daypass serve`), with its JSON log kept.
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::procs::{free_port, Proc};
+
 /// A running `daypass serve`; killed (and waited for) when dropped.
 pub struct DaypassProcess {
-    child: Child,
+    child: Proc,
     pub port: u16,
     log: Arc<Mutex<Vec<serde_json::Value>>>,
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 impl DaypassProcess {
@@ -24,23 +19,24 @@ impl DaypassProcess {
     /// (`DAYPASS__…` overrides) on top, and waits (at most 30 s) until it serves.
     pub async fn start(config: &Path, env: &[(String, String)]) -> Self {
         let port = free_port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_daypass"))
-            .arg("--config")
-            .arg(config)
-            .arg("serve")
-            .env("DAYPASS__SERVER__LISTEN", format!("127.0.0.1:{port}"))
-            .envs(crate::helpers::secret_env(
-                config.parent().unwrap_or(Path::new(".")),
-            ))
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("DAYPASS_LOG", "json")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start daypass");
+        let mut child = Proc::spawn(
+            "daypass",
+            Command::new(env!("CARGO_BIN_EXE_daypass"))
+                .arg("--config")
+                .arg(config)
+                .arg("serve")
+                .env("DAYPASS__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+                .envs(crate::helpers::secret_env(
+                    config.parent().unwrap_or(Path::new(".")),
+                ))
+                .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .env("DAYPASS_LOG", "json")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+        );
         let log = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().expect("stderr");
+        let stderr = child.take_stderr();
         let lines = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -55,7 +51,7 @@ impl DaypassProcess {
             .await
             .is_err()
         {
-            if let Ok(Some(status)) = process.child.try_wait() {
+            if let Some(status) = process.child.exited() {
                 panic!("daypass exited early ({status}): {:?}", process.log());
             }
             assert!(
@@ -74,7 +70,7 @@ impl DaypassProcess {
             .await
             .is_err()
         {
-            if let Ok(Some(status)) = process.child.try_wait() {
+            if let Some(status) = process.child.exited() {
                 panic!("daypass exited early ({status}): {:?}", process.log());
             }
             assert!(
@@ -88,8 +84,7 @@ impl DaypassProcess {
 
     /// SIGKILL, as a crash or an OOM kill would stop it, and waits for it.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.child.kill();
     }
 
     pub fn url(&self) -> String {
@@ -119,12 +114,5 @@ impl DaypassProcess {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-}
-
-impl Drop for DaypassProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

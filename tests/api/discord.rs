@@ -328,7 +328,7 @@ async fn a_request_posts_one_message_with_a_duration_menu_and_both_buttons() {
         ]
     );
     // One message only.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    t.app.drain().await;
     assert_eq!(
         t.fake.calls().iter().filter(|c| c.method == "POST").count(),
         1

@@ -1,29 +1,17 @@
 //! Headless Firefox (Debian's firefox-esr, driven through geckodriver), as browser.rs does
 //! Chromium. geckodriver serves one session at a time: one per window.
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder};
-use tokio::process::{Child, Command};
 
-use crate::daypass_process::free_port;
+use crate::procs::{free_port, Proc};
 
 /// geckodriver, in a process group of its own with the Firefox it starts, stopped on drop.
 pub struct GeckoDriver {
-    child: Child,
+    _process: Proc,
     port: u16,
-}
-
-impl Drop for GeckoDriver {
-    fn drop(&mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
 }
 
 pub async fn geckodriver() -> GeckoDriver {
@@ -33,27 +21,19 @@ pub async fn geckodriver() -> GeckoDriver {
         .find(|p| p.exists())
         .expect("geckodriver is not installed: scripts/test.sh installs it (cargo install --root .tools geckodriver)");
     let port = free_port();
-    let mut child = Command::new(binary)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .process_group(0)
-        .spawn()
-        .expect("start geckodriver");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("geckodriver exited early: {status}");
-        }
-        assert!(Instant::now() < deadline, "geckodriver did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut process = Proc::spawn_group(
+        "geckodriver",
+        Command::new(binary)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    process.wait_for_port(port, Duration::from_secs(20)).await;
+    GeckoDriver {
+        _process: process,
+        port,
     }
-    GeckoDriver { child, port }
 }
 
 pub async fn firefox(driver: &GeckoDriver) -> Client {

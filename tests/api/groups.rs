@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 
 use crate::helpers::{TestApp, BASE};
+use crate::requests::request_for;
 
 const GROUPS: &str = r#"
 [[groups]]
@@ -132,18 +133,7 @@ async fn a_quorum_per_group_waits_for_every_group() {
     use daypass::domain::{Email, GrantDuration};
     let app = TestApp::spawn_with(BASE, QUORUM).await;
     let mut carol = app.signed_in(&app.email("carol")).await;
-    let res = carol
-        .submit(
-            "/request/vault",
-            "/request/vault",
-            &[
-                ("justification", "rotate the root token"),
-                ("duration", "1h"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let id = res.request_id();
+    let id = request_for(&mut carol, "vault", "rotate the root token", "1h").await;
     // Group members are approvers: the security member hears of it.
     app.mail()
         .wait_for(&app.email("sec1"), &format!("#{id}:"))
@@ -185,14 +175,7 @@ async fn a_quorum_per_group_waits_for_every_group() {
     );
     // Someone in neither group may not decide.
     let mut dave = app.signed_in(&app.email("dave")).await;
-    let res = dave
-        .submit(
-            "/request/vault",
-            "/request/vault",
-            &[("justification", "me too"), ("duration", "1h")],
-        )
-        .await;
-    let other = res.request_id();
+    let other = request_for(&mut dave, "vault", "me too", "1h").await;
     let refused = crate::helpers::decide(
         &app.ctx,
         other,

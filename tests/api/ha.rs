@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use tokio::process::{Child, Command};
 
-use crate::daypass_process::{free_port, DaypassProcess};
+use crate::daypass_process::DaypassProcess;
 use crate::helpers::{eventually, new_tag, postgres_database, Browser, BASE};
+use crate::procs::{free_port, Proc};
 
 /// Signs `email` in by writing a session straight into the shared database; the cookie value.
 async fn session_for(store: &daypass::store::Store, email: &str) -> String {
@@ -72,7 +72,8 @@ async fn approve(bob: &mut Browser, id: i64) -> bool {
     res.status == StatusCode::SEE_OTHER
 }
 
-async fn start_nginx(dir: &Path, replicas: [u16; 2], app: u16) -> (Child, u16) {
+/// The shipped nginx config with the shipped replicas upstream in place of its one daypass.
+async fn start_nginx(dir: &Path, replicas: [u16; 2], app: u16) -> (Proc, u16) {
     let port = free_port();
     let root = env!("CARGO_MANIFEST_DIR");
     let shipped = std::fs::read_to_string(format!("{root}/config/proxies/nginx.conf")).unwrap();
@@ -86,33 +87,7 @@ async fn start_nginx(dir: &Path, replicas: [u16; 2], app: u16) -> (Child, u16) {
         .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
         .replace("127.0.0.1:3000", &format!("127.0.0.1:{app}"))
         .replace("grafana.example.com", "grafana.test");
-    let d = dir.display();
-    let conf = format!(
-        "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
-         events {{ worker_connections 1024; }}\n\
-         http {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
-         fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n{servers}\n}}\n"
-    );
-    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-    let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("nginx is installed (scripts/test.sh installs nginx-light)");
-    let child = Command::new(nginx)
-        .args(["-e", &format!("{d}/error.log"), "-p", &d.to_string(), "-c"])
-        .arg(dir.join("nginx.conf"))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start nginx");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "nginx did not listen");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    (child, port)
+    (crate::procs::start_nginx(dir, &servers, port).await, port)
 }
 
 /// The application behind nginx: 200 "app" to whatever daypass lets through.

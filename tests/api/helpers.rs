@@ -387,6 +387,29 @@ impl TestApp {
             .await
             .expect("sweep")
     }
+
+    /// Runs the sweep, then `drain_outbox`: afterwards, whatever daypass would do by now is done,
+    /// so a test may assert that nothing more was sent.
+    pub async fn drain(&self) {
+        self.sweep().await;
+        self.drain_outbox().await;
+    }
+
+    /// Delivers every outbox message due now, then waits (at most 10 s) until none is left
+    /// pending, one a worker took before the drain included. For tests where every message can
+    /// be delivered or has been given up on.
+    pub async fn drain_outbox(&self) {
+        daypass::notify::outbox::deliver_due_now(&self.ctx)
+            .await
+            .expect("deliver the outbox");
+        let db = self.db().await;
+        wait_for_count(
+            &db,
+            "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
+            0,
+        )
+        .await;
+    }
 }
 
 impl Drop for TestApp {

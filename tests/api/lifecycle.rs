@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 
 use crate::discord::DiscordTest;
 use crate::helpers::{review_path, TestApp};
-use crate::requests::make_request;
+use crate::requests::{file_request, make_request};
 
 fn email(s: &str) -> Email {
     Email::parse(s).unwrap()
@@ -151,19 +151,12 @@ async fn an_extension_moves_the_end_forward_counted_from_its_approval_within_the
         form.body.contains("<time datetime="),
         "shows the current end"
     );
-    let res = holder
-        .submit(
-            &format!("/grants/{}/extend", grant.id),
-            &format!("/grants/{}/extend", grant.id),
-            &[("justification", "still migrating"), ("duration", "2h")],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let ext: i64 = res
-        .location()
-        .trim_start_matches("/requests/")
-        .parse()
-        .unwrap();
+    let ext = file_request(
+        &mut holder,
+        &format!("/grants/{}/extend", grant.id),
+        &[("justification", "still migrating"), ("duration", "2h")],
+    )
+    .await;
     let mail = app
         .mail()
         .wait_for(&app.email("bob"), &format!("Extension request #{ext}:"))
@@ -240,18 +233,12 @@ async fn an_extension_moves_the_end_forward_counted_from_its_approval_within_the
 async fn an_extension_of_access_that_ended_meanwhile_expires_unapproved() {
     let app = TestApp::spawn().await;
     let (mut holder, grant) = carol_with_a_grant(&app, "15m").await;
-    let res = holder
-        .submit(
-            &format!("/grants/{}/extend", grant.id),
-            &format!("/grants/{}/extend", grant.id),
-            &[("justification", "more")],
-        )
-        .await;
-    let ext: i64 = res
-        .location()
-        .trim_start_matches("/requests/")
-        .parse()
-        .unwrap();
+    let ext = file_request(
+        &mut holder,
+        &format!("/grants/{}/extend", grant.id),
+        &[("justification", "more")],
+    )
+    .await;
     app.ctx.clock.advance(Duration::from_secs(16 * 60));
     let err = decide_as(&app, ext, "bob", approve("1h"))
         .await
@@ -298,7 +285,7 @@ async fn the_holder_is_warned_once_before_the_end_even_across_a_restart() {
         0,
         "not again after a restart"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.drain().await;
     let warnings = app
         .mail()
         .to(&carol)
@@ -539,18 +526,12 @@ async fn an_extension_can_be_approved_from_discord_and_both_messages_follow() {
     let grant = t.app.approve(id, "alice", "1h").await.grant.unwrap();
     let mut holder = t.app.signed_in(&carol).await;
     let path = format!("/grants/{}/extend", grant.id);
-    let res = holder
-        .submit(
-            &path,
-            &path,
-            &[("justification", "needs longer"), ("duration", "2h")],
-        )
-        .await;
-    let ext: i64 = res
-        .location()
-        .trim_start_matches("/requests/")
-        .parse()
-        .unwrap();
+    let ext = file_request(
+        &mut holder,
+        &path,
+        &[("justification", "needs longer"), ("duration", "2h")],
+    )
+    .await;
     let (body, ext_message) = t.posted(ext).await;
     assert!(body["embeds"][0]["title"]
         .as_str()

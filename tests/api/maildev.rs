@@ -1,11 +1,12 @@
 //! A real SMTP server on loopback (maildev), shared by every test in this binary.
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+
+use crate::procs::free_port;
 
 pub struct MailDev {
     pub smtp_port: u16,
@@ -29,13 +30,6 @@ pub struct Mail {
 #[derive(Deserialize, Debug, Clone)]
 pub struct Address {
     pub address: String,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 fn binary() -> PathBuf {

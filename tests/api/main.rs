@@ -26,6 +26,7 @@ mod login;
 mod maildev;
 mod oidc;
 mod ops;
+mod procs;
 mod properties;
 mod proxies;
 mod refused_forms;

@@ -2,24 +2,24 @@
 //! the whole journey, groups from the claim, and the attacks that must give no session.
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use tokio::process::{Child, Command};
+use std::process::Command;
 
-use crate::daypass_process::free_port;
 use crate::helpers::{review_path, Browser, TestApp, BASE};
+use crate::procs::{free_port, Proc};
 
 /// The provider, stopped when dropped.
 struct Idp {
-    child: Child,
+    process: Proc,
 }
 
 impl Idp {
     /// Stops it and waits until it is gone (its port is free again).
     async fn stop(mut self) {
-        let _ = self.child.kill().await;
+        self.process.kill();
     }
 }
 
@@ -53,32 +53,26 @@ async fn start_idp_as(
         "client_secret": "the-other-secret",
         "redirect_uris": ["http://127.0.0.1:9/cb"],
     }]);
-    let child = Command::new("node")
-        .arg(format!("{root}/tests/oidc/idp.mjs"))
-        .env("OIDC_PORT", port.to_string())
-        .env(
-            "OIDC_ISSUER",
-            issuer
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("http://127.0.0.1:{port}")),
-        )
-        .env("OIDC_CLIENTS", clients.to_string())
-        .env("OIDC_USERS", users.to_string())
-        .env("OIDC_ID_TOKEN_TTL", ttl.to_string())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start node");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "the provider did not listen");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Idp { child }
+    let mut process = Proc::spawn(
+        "the OpenID provider (node)",
+        Command::new("node")
+            .arg(format!("{root}/tests/oidc/idp.mjs"))
+            .env("OIDC_PORT", port.to_string())
+            .env(
+                "OIDC_ISSUER",
+                issuer
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("http://127.0.0.1:{port}")),
+            )
+            .env("OIDC_CLIENTS", clients.to_string())
+            .env("OIDC_USERS", users.to_string())
+            .env("OIDC_ID_TOKEN_TTL", ttl.to_string())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
+    process.wait_for_port(port, Duration::from_secs(20)).await;
+    Idp { process }
 }
 
 fn oidc_config(idp_port: u16) -> String {

@@ -99,11 +99,7 @@ fn the_image_is_multi_stage_small_and_runs_as_a_non_root_user_with_data_on_a_vol
 #[tokio::test]
 async fn logs_are_json_lines_on_request_and_sigterm_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::procs::free_port();
     let config = dir.path().join("daypass.toml");
     std::fs::write(
         &config,
@@ -114,15 +110,16 @@ async fn logs_are_json_lines_on_request_and_sigterm_stops_cleanly() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_daypass"))
-        .args(["--config", config.to_str().unwrap(), "serve"])
-        .env("DAYPASS_LOG", "json")
-        .envs(crate::helpers::secret_env(dir.path()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut child = crate::procs::Proc::spawn(
+        "daypass",
+        Command::new(env!("CARGO_BIN_EXE_daypass"))
+            .args(["--config", config.to_str().unwrap(), "serve"])
+            .env("DAYPASS_LOG", "json")
+            .envs(crate::helpers::secret_env(dir.path()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let mut lines = BufReader::new(child.take_stderr()).lines();
     let mut serving = None;
     for line in lines.by_ref() {
         let line = line.unwrap();
@@ -142,7 +139,7 @@ async fn logs_are_json_lines_on_request_and_sigterm_stops_cleanly() {
         .status()
         .unwrap();
     assert!(status.success());
-    let exit = child.wait().unwrap();
+    let exit = child.wait();
     assert!(
         exit.success(),
         "SIGTERM ends daypass with success: {exit:?}"

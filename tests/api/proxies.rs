@@ -1,25 +1,16 @@
 //! The shipped nginx and Caddy configs, run for real in front of a small upstream.
-use std::net::TcpListener as StdListener;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::Router;
 use reqwest::StatusCode;
-use tokio::process::{Child, Command};
 
 use crate::helpers::TestApp;
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::procs::{self, free_port, Proc};
 
 /// An application that says who daypass told it the user is and which cookies reached it,
 /// and counts its hits.
@@ -50,41 +41,10 @@ async fn upstream() -> (u16, Arc<AtomicUsize>) {
     (port, hits)
 }
 
-fn tool(name: &str) -> String {
-    for dir in ["/usr/sbin", "/usr/bin", "/usr/local/bin"] {
-        let p = format!("{dir}/{name}");
-        if std::path::Path::new(&p).exists() {
-            return p;
-        }
-    }
-    panic!(
-        "{name} is not installed: scripts/test.sh installs it (apt-get install nginx-light caddy)"
-    );
-}
-
-async fn wait_for_port(port: u16, child: &mut Child, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited early: {status}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not listen on {port} within 15 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// The shipped `config/proxies/nginx.conf`, pointed at this test's ports.
-async fn start_nginx(app: &TestApp, upstream: u16) -> (Child, u16) {
+async fn start_nginx(app: &TestApp, upstream: u16) -> (Proc, u16) {
     let port = free_port();
     let daypass_port = app.url.rsplit(':').next().unwrap();
-    let dir = app.dir.path().join("nginx");
-    std::fs::create_dir_all(&dir).unwrap();
     let shipped = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/config/proxies/nginx.conf"
@@ -95,61 +55,12 @@ async fn start_nginx(app: &TestApp, upstream: u16) -> (Child, u16) {
         .replace("127.0.0.1:8080", &format!("127.0.0.1:{daypass_port}"))
         .replace("127.0.0.1:3000", &format!("127.0.0.1:{upstream}"))
         .replace("grafana.example.com", "grafana.test");
-    let d = dir.display();
-    let conf = format!(
-        "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
-         events {{ worker_connections 256; }}\n\
-         http {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
-         fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n{servers}\n}}\n"
-    );
-    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-    let mut child = Command::new(tool("nginx"))
-        .args([
-            "-e",
-            &format!("{d}/error.log"),
-            "-p",
-            &d.to_string(),
-            "-c",
-            &format!("{d}/nginx.conf"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start nginx");
-    wait_for_port(port, &mut child, "nginx").await;
-    // One process, no workers of its own: stopping it (kill_on_drop, even when a test fails)
-    // leaves nothing running. A master's workers outlive a killed master.
-    let pid = child.id().expect("nginx runs");
-    assert!(
-        children_of(pid).is_empty(),
-        "nginx runs as one process (master_process off)"
-    );
-    (child, port)
-}
-
-/// The processes whose parent is `pid`, from /proc.
-fn children_of(pid: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-                .ok()
-                .and_then(|stat| {
-                    // The fields after the command name (which may hold spaces) in parentheses.
-                    let rest = stat.rsplit_once(')')?.1;
-                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
-                })
-                == Some(pid)
-        })
-        .collect()
+    let nginx = procs::start_nginx(&app.dir.path().join("nginx"), &servers, port).await;
+    (nginx, port)
 }
 
 /// The shipped `config/proxies/Caddyfile`, pointed at this test's ports.
-async fn start_caddy(app: &TestApp, upstream: u16) -> (Child, u16) {
+async fn start_caddy(app: &TestApp, upstream: u16) -> (Proc, u16) {
     let port = free_port();
     let daypass_port = app.url.rsplit(':').next().unwrap();
     let dir = app.dir.path().join("caddy");
@@ -175,19 +86,20 @@ async fn start_caddy(app: &TestApp, upstream: u16) -> (Child, u16) {
         dir.display()
     );
     std::fs::write(dir.join("Caddyfile"), conf).unwrap();
-    let mut child = Command::new(tool("caddy"))
-        .args(["run", "--adapter", "caddyfile", "--config"])
-        .arg(dir.join("Caddyfile"))
-        .env("HOME", &dir)
-        .env("XDG_DATA_HOME", dir.join("xdg-data"))
-        .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start caddy");
-    wait_for_port(port, &mut child, "caddy").await;
-    (child, port)
+    let mut caddy = Proc::spawn(
+        "caddy",
+        Command::new(procs::tool("caddy"))
+            .args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(dir.join("Caddyfile"))
+            .env("HOME", &dir)
+            .env("XDG_DATA_HOME", dir.join("xdg-data"))
+            .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    caddy.wait_for_port(port, Duration::from_secs(15)).await;
+    (caddy, port)
 }
 
 struct Proxied {

@@ -4,21 +4,28 @@ use crate::helpers::{review_path, Browser, TestApp};
 
 /// Submits a request for grafana as the signed-in `browser`; returns its id.
 pub async fn make_request(browser: &mut Browser, duration: &str) -> i64 {
-    let res = browser
-        .submit(
-            "/request/grafana",
-            "/request/grafana",
-            &[
-                ("justification", "INC-7 investigate"),
-                ("duration", duration),
-            ],
-        )
-        .await;
+    request_for(browser, "grafana", "INC-7 investigate", duration).await
+}
+
+/// Submits a request for the application `slug` with `justification` and `duration` as the
+/// signed-in `browser`; returns its id.
+pub async fn request_for(
+    browser: &mut Browser,
+    slug: &str,
+    justification: &str,
+    duration: &str,
+) -> i64 {
+    let path = format!("/request/{slug}");
+    let fields = [("justification", justification), ("duration", duration)];
+    file_request(browser, &path, &fields).await
+}
+
+/// Loads the request form at `path` (`/request/{slug}`, `/grants/{id}/extend`) and posts it
+/// with `fields`; returns the id of the request daypass filed and leads to.
+pub async fn file_request(browser: &mut Browser, path: &str, fields: &[(&str, &str)]) -> i64 {
+    let res = browser.submit(path, path, fields).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    res.location()
-        .trim_start_matches("/requests/")
-        .parse()
-        .expect("request id")
+    res.request_id()
 }
 
 /// A request waiting for a decision: the requester signed in through the email code and asked
@@ -144,11 +151,7 @@ async fn a_double_submit_makes_one_request() {
     let second = b.post("/request/grafana", &form).await;
     assert_eq!(first.status, StatusCode::SEE_OTHER);
     assert_eq!(first.location(), second.location());
-    let first: i64 = first
-        .location()
-        .trim_start_matches("/requests/")
-        .parse()
-        .unwrap();
+    let first = first.request_id();
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM access_requests")
         .fetch_one(&app.db().await)
         .await

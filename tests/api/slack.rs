@@ -9,7 +9,7 @@ use sha2::Sha256;
 
 use crate::fake_slack::{action_ids, shows, status_of, FakeSlack, APP_TOKEN, TOKEN};
 use crate::helpers::{TestApp, BASE};
-use crate::requests::make_request;
+use crate::requests::{make_request, request_for};
 
 const CHANNEL: &str = "C0DAYPASS";
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
@@ -628,23 +628,9 @@ async fn each_application_shows_its_requests_in_its_own_channel_or_none() {
     let t = SlackTest::start_full(FakeSlack::start().await, &base, "", wiki).await;
     let grafana = t.request("carol").await;
     let mut dave = t.app.signed_in(&t.app.email("dave")).await;
-    let console = dave
-        .submit(
-            "/request/console",
-            "/request/console",
-            &[("justification", "INC-3"), ("duration", "1h")],
-        )
-        .await
-        .request_id();
+    let console = request_for(&mut dave, "console", "INC-3", "1h").await;
     let mut erin = t.app.signed_in(&t.app.email("erin")).await;
-    let quiet = erin
-        .submit(
-            "/request/wiki",
-            "/request/wiki",
-            &[("justification", "INC-4"), ("duration", "1h")],
-        )
-        .await
-        .request_id();
+    let quiet = request_for(&mut erin, "wiki", "INC-4", "1h").await;
     let (message, _) = t.posted(grafana).await;
     assert!(shows(&message, grafana));
     let in_console = t

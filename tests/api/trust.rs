@@ -12,6 +12,7 @@ use reqwest::StatusCode;
 
 use crate::discord::DiscordTest;
 use crate::helpers::{review_path, Browser, TestApp, BASE};
+use crate::requests::request_for;
 
 /// BASE with `line` added to its `[server]` table.
 fn with_server(line: &str) -> String {
@@ -277,18 +278,7 @@ async fn forwarded_addresses_from_an_untrusted_peer_are_ignored() {
 async fn a_justification_cannot_swallow_the_approvers_review_link() {
     let app = TestApp::spawn().await;
     let mut carol = app.signed_in(&app.email("carol")).await;
-    let res = carol
-        .submit(
-            "/request/grafana",
-            "/request/grafana",
-            &[
-                ("justification", "INC-9 \u{27e6}review: swallow"),
-                ("duration", "1h"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let id = res.request_id();
+    let id = request_for(&mut carol, "grafana", "INC-9 \u{27e6}review: swallow", "1h").await;
     let mail = app
         .mail()
         .wait_for(&app.email("bob"), &format!("#{id}:"))
@@ -314,15 +304,7 @@ async fn a_justification_cannot_swallow_the_approvers_review_link() {
 async fn a_quorum_counts_only_approvers_still_in_the_config() {
     let app = TestApp::spawn().await;
     let mut carol = app.signed_in(&app.email("carol")).await;
-    let res = carol
-        .submit(
-            "/request/console",
-            "/request/console",
-            &[("justification", "INC-5 migrate"), ("duration", "1h")],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let id = res.request_id();
+    let id = request_for(&mut carol, "console", "INC-5 migrate", "1h").await;
     let first = app.approve(id, "alice", "1h").await;
     assert_eq!(first.waiting, Some((1, 2)));
     // Alice leaves the console's approvers; esc takes her place. Restart with that config.
